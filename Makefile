@@ -1,0 +1,45 @@
+# The club service platform. README command 1 is `make up`, command 2 is `make test`.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+PYTHON ?= python3
+RUN := set -a && . ./.env.local && set +a &&
+
+.PHONY: help install infra up down stop wipe test test-fast bench lint status
+
+help:
+	@echo "make up      install, start Kafka + PostgreSQL + the four services (README command 1)"
+	@echo "make test    run every test against real Kafka and PostgreSQL (README command 2)"
+	@echo "make down    stop the services, Kafka and PostgreSQL (data kept; 'make wipe' deletes it)"
+	@echo "make bench   run the benchmarks (ratios against raw baselines)"
+
+# uv from PyPI, pinned; then the workspace from the lock file, exactly.
+install:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	@uv sync --frozen --quiet
+
+infra:
+	@$(PYTHON) deploy/local/infra.py up
+
+up: install infra
+	@$(RUN) uv run --frozen python deploy/local/platform.py up
+
+down stop:
+	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/platform.py down; fi
+	@$(PYTHON) deploy/local/infra.py down
+
+status:
+	@$(PYTHON) deploy/local/infra.py status; \
+	 if [ -x .venv/bin/python ]; then uv run --frozen python deploy/local/platform.py status; fi
+
+wipe:
+	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/platform.py down; fi
+	@$(PYTHON) deploy/local/infra.py wipe
+
+test: install infra
+	@$(RUN) uv run --frozen pytest $(PYTEST_ARGS)
+
+bench: install infra
+	@$(RUN) uv run --frozen python -m tests.benchmarks $(BENCH_ARGS)
+
+lint: install
+	@uv run --frozen ruff check .

@@ -1,0 +1,154 @@
+"""Run the four services on this machine as four separate processes (after `infra.py up`).
+
+    uv run python deploy/local/platform.py up       topics, migrations, start, wait until ready
+    uv run python deploy/local/platform.py down     stop the services (SIGTERM, then SIGKILL)
+    uv run python deploy/local/platform.py status
+
+Each service reads its own `<SERVICE>_…` variables from .env.local; logs go to
+.local/logs/<service>.log; HTTP base URLs are added to .env.local as `<SERVICE>_URL`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from club_contracts import topics
+from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics
+from club_platform.migrations import upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = Path(os.environ.get("CLUB_STATE_DIR", ROOT / ".local"))
+RUN_DIR = STATE / "run"
+LOG_DIR = STATE / "logs"
+ENV_FILE = ROOT / ".env.local"
+SERVICES = {"booking": 8101, "reception": 8102, "crm": 8103, "hr": 8104}
+
+
+def say(message: str) -> None:
+    print(f"[platform] {message}", flush=True)
+
+
+def env_file() -> dict[str, str]:
+    values = {}
+    for line in ENV_FILE.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+def add_to_env_file(values: dict[str, str]) -> None:
+    lines = [line for line in ENV_FILE.read_text().splitlines()
+             if line.split("=", 1)[0] not in values]
+    lines += [f"{name}={value}" for name, value in values.items()]
+    ENV_FILE.write_text("\n".join(lines) + "\n")
+
+
+def pid_of(service: str) -> int | None:
+    path = RUN_DIR / f"{service}.pid"
+    if not path.exists():
+        return None
+    pid = int(path.read_text())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        path.unlink()
+        return None
+    return pid
+
+
+async def apply_topics(bootstrap: str) -> None:
+    from club_platform.cli import topic_specs  # the topic definitions in deploy/kafka/
+
+    created = await ensure_topics(KafkaConnection(bootstrap), topic_specs())
+    say(f"topics ready ({len(created)} created)")
+
+
+def migrate(values: dict[str, str]) -> None:
+    for service in SERVICES:
+        upgrade(ROOT / "services" / service, values[f"{service.upper()}_DATABASE_URL"])
+    say("migrations applied")
+
+
+def start(service: str, port: int, values: dict[str, str]) -> None:
+    if pid_of(service):
+        say(f"{service} already running")
+        return
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **values, f"{service.upper()}_HTTP_PORT": str(port)}
+    with (LOG_DIR / f"{service}.log").open("ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", f"club_{service}"], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    (RUN_DIR / f"{service}.pid").write_text(str(process.pid))
+
+
+def wait_ready(service: str, url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_of(service):
+            raise SystemExit(f"{service} exited; see {LOG_DIR / (service + '.log')}")
+        try:
+            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{service} not ready after {timeout:.0f}s; see {LOG_DIR / (service + '.log')}")
+
+
+def up() -> None:
+    values = env_file()
+    asyncio.run(apply_topics(values["KAFKA_BOOTSTRAP_SERVERS"]))
+    migrate(values)
+    urls = {f"{s.upper()}_URL": f"http://127.0.0.1:{p}" for s, p in SERVICES.items()}
+    for service, port in SERVICES.items():
+        start(service, port, values)
+    for service in SERVICES:
+        wait_ready(service, urls[f"{service.upper()}_URL"])
+        say(f"{service} ready at {urls[f'{service.upper()}_URL']} (API docs: /docs)")
+    add_to_env_file(urls)
+
+
+def down() -> None:
+    pids = {s: pid_of(s) for s in SERVICES}
+    for service, pid in pids.items():
+        if pid:
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 25
+    for service, pid in pids.items():
+        if not pid:
+            continue
+        while pid_of(service) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if pid_of(service):
+            os.killpg(pid, signal.SIGKILL)
+        (RUN_DIR / f"{service}.pid").unlink(missing_ok=True)
+        say(f"{service} stopped")
+
+
+def status() -> None:
+    for service, port in SERVICES.items():
+        pid = pid_of(service)
+        print(f"{service:10} {'running pid ' + str(pid) if pid else 'stopped'}  "
+              f"http://127.0.0.1:{port}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    {"up": up, "down": down, "status": status}[parser.parse_args().command]()
+
+
+if __name__ == "__main__":
+    main()

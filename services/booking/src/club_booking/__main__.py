@@ -1,0 +1,20 @@
+"""`python -m club_booking` (or `club-booking`): serve the booking service over HTTP, with its
+consumer and outbox relay in the same process."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from club_booking.app import build_app
+from club_booking.settings import BookingSettings
+
+
+def main() -> None:
+    settings = BookingSettings()
+    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port,
+                log_config=None, access_log=False, loop="uvloop", http="httptools",
+                timeout_graceful_shutdown=20)
+
+
+if __name__ == "__main__":
+    main()

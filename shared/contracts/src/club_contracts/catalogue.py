@@ -1,0 +1,392 @@
+"""Catalogue v1 (BLUEPRINT §3): one model per topic, with exactly the contract's fields.
+
+No personal data travels on the bus (R1 §4.4, §6): customers appear only as `customer_id`.
+Nullable fields default to None so that a producer may leave them out.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from club_contracts.base import Event, Money, StaffRole, UtcDatetime
+
+ServiceCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+ShortText = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+def _ends_after_start(starts_at, ends_at, what: str) -> None:
+    if ends_at <= starts_at:
+        raise ValueError(f"{what} must end after it starts")
+
+
+# ---------------------------------------------------------------- booking (R1 §3.1)
+
+
+class _BookingEvent(Event):
+    key_field = "booking_id"
+    producer = "booking"
+
+
+class BookingCreated(_BookingEvent):
+    topic = "booking.created"
+
+    booking_id: UUID
+    customer_id: UUID
+    resource_id: UUID
+    service_code: ServiceCode
+    channel: Literal["online", "offline"]
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    party_size: int = Field(ge=1, le=1000)
+    staff_id: UUID | None = None
+    created_by: UUID
+    created_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _check_times(self) -> BookingCreated:
+        _ends_after_start(self.starts_at, self.ends_at, "a booking")
+        return self
+
+
+class BookingRescheduled(_BookingEvent):
+    topic = "booking.rescheduled"
+
+    booking_id: UUID
+    customer_id: UUID
+    resource_id: UUID
+    previous_starts_at: UtcDatetime
+    previous_ends_at: UtcDatetime
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    rescheduled_by: UUID
+    rescheduled_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _check_times(self) -> BookingRescheduled:
+        _ends_after_start(self.starts_at, self.ends_at, "a booking")
+        return self
+
+
+class BookingCancelled(_BookingEvent):
+    topic = "booking.cancelled"
+
+    booking_id: UUID
+    customer_id: UUID
+    reason: ShortText
+    late: bool
+    cancelled_by: UUID
+    cancelled_at: UtcDatetime
+
+
+class BookingNoShow(_BookingEvent):
+    topic = "booking.no_show"
+
+    booking_id: UUID
+    customer_id: UUID
+    resource_id: UUID
+    starts_at: UtcDatetime
+    marked_at: UtcDatetime
+
+
+# ---------------------------------------------------------------- reception (R1 §3.2–3.4, R2 §7)
+
+
+class _VisitEvent(Event):
+    key_field = "visit_id"
+    producer = "reception"
+
+
+class VisitCheckedIn(_VisitEvent):
+    topic = "visit.checked_in"
+
+    visit_id: UUID
+    booking_id: UUID | None = None
+    customer_id: UUID
+    location_id: UUID
+    host_staff_id: UUID
+    walk_in: bool
+    checked_in_at: UtcDatetime
+
+
+class VisitServiceRecorded(_VisitEvent):
+    topic = "visit.service_recorded"
+
+    visit_id: UUID
+    record_id: UUID
+    service_code: ServiceCode
+    staff_id: UUID
+    started_at: UtcDatetime
+    ended_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _check_times(self) -> VisitServiceRecorded:
+        _ends_after_start(self.started_at, self.ended_at, "a service")
+        return self
+
+
+class ServiceDelivered(_Part):
+    service_code: ServiceCode
+    staff_id: UUID
+    started_at: UtcDatetime
+    ended_at: UtcDatetime
+
+
+class VisitCompleted(_VisitEvent):
+    topic = "visit.completed"
+
+    visit_id: UUID
+    booking_id: UUID | None = None
+    customer_id: UUID
+    location_id: UUID
+    host_staff_id: UUID
+    staff_ids: list[UUID]
+    services: list[ServiceDelivered]
+    checked_in_at: UtcDatetime
+    completed_at: UtcDatetime
+
+
+class IncidentReported(Event):
+    topic = "incident.reported"
+    key_field = "incident_id"
+    producer = "reception"
+
+    incident_id: UUID
+    category: Literal["safety", "facility", "security", "other"]
+    severity: Literal["low", "medium", "high", "critical"]
+    location_id: UUID
+    reported_by: UUID
+    visit_id: UUID | None = None
+    occurred_at: UtcDatetime
+    reported_at: UtcDatetime
+
+
+# ---------------------------------------------------------------- crm (R1 §2.4, §3.5, §6; R2 §3.3–3.5)
+
+
+class _CustomerEvent(Event):
+    key_field = "customer_id"
+    producer = "crm"
+
+
+class CustomerRegistered(_CustomerEvent):
+    topic = "customer.registered"
+
+    customer_id: UUID
+    tier: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
+    registered_at: UtcDatetime
+
+
+class CustomerErased(_CustomerEvent):
+    topic = "customer.erased"
+
+    customer_id: UUID
+    erased_at: UtcDatetime
+
+
+class _ComplaintEvent(Event):
+    key_field = "complaint_id"
+    producer = "crm"
+
+
+ComplaintCategory = Literal["service", "staff_conduct", "facility", "billing", "safety", "other"]
+ComplaintChannel = Literal["in_person", "phone", "email", "online", "app", "survey", "other"]
+
+
+class ComplaintOpened(_ComplaintEvent):
+    topic = "complaint.opened"
+
+    complaint_id: UUID
+    customer_id: UUID
+    visit_id: UUID | None = None
+    subject_staff_ids: list[UUID]
+    category: ComplaintCategory
+    severity: Literal["low", "medium", "high"]
+    channel: ComplaintChannel
+    opened_at: UtcDatetime
+    sla_due_at: UtcDatetime
+
+
+class ComplaintEscalated(_ComplaintEvent):
+    topic = "complaint.escalated"
+
+    complaint_id: UUID
+    level: int = Field(ge=1, le=10)
+    reason: Literal["sla_breach", "severity", "manual"]
+    escalated_to_role: Literal["deputy", "head"]
+    escalated_at: UtcDatetime
+
+
+class Compensation(_Part):
+    """A compensation plan given with a complaint's explanation (R2 §3.4)."""
+
+    kind: Literal["none", "voucher", "refund", "service_credit", "gift"]
+    value: Money | None = None
+
+
+class ComplaintResolved(_ComplaintEvent):
+    topic = "complaint.resolved"
+
+    complaint_id: UUID
+    customer_id: UUID
+    handled_by: UUID
+    subject_staff_ids: list[UUID]
+    upheld: bool
+    resolution: Annotated[str, Field(min_length=1, max_length=2000)]
+    compensation: Compensation | None = None
+    opened_at: UtcDatetime
+    resolved_at: UtcDatetime
+    within_sla: bool
+
+
+class FollowupCompleted(Event):
+    topic = "followup.completed"
+    key_field = "followup_id"
+    producer = "crm"
+
+    followup_id: UUID
+    customer_id: UUID
+    reason: Literal["post_visit", "post_complaint"]
+    visit_id: UUID | None = None
+    complaint_id: UUID | None = None
+    staff_id: UUID
+    due_at: UtcDatetime
+    completed_at: UtcDatetime
+    outcome: Literal["satisfied", "neutral", "dissatisfied", "unreachable"]
+
+
+class SurveySubmitted(Event):
+    topic = "survey.submitted"
+    key_field = "response_id"
+    producer = "crm"
+
+    response_id: UUID
+    customer_id: UUID
+    visit_id: UUID | None = None
+    staff_ids: list[UUID]
+    csat: int = Field(ge=1, le=5)
+    nps: int | None = Field(default=None, ge=0, le=10)
+    submitted_at: UtcDatetime
+
+
+# ---------------------------------------------------------------- hr (R1 §7, §9.2; R2 §5, §6, §8)
+
+
+class _StaffEvent(Event):
+    key_field = "staff_id"
+    producer = "hr"
+
+
+class StaffHired(_StaffEvent):
+    topic = "staff.hired"
+
+    staff_id: UUID
+    display_name: Annotated[str, Field(min_length=1, max_length=120)]
+    role: StaffRole
+    department: Annotated[str, Field(min_length=1, max_length=120)]
+    hired_at: UtcDatetime
+
+
+class StaffChanged(_StaffEvent):
+    topic = "staff.changed"
+
+    staff_id: UUID
+    role: StaffRole
+    status: Literal["active", "suspended", "offboarded"]
+    effective_at: UtcDatetime
+
+
+class StaffOffboarded(_StaffEvent):
+    topic = "staff.offboarded"
+
+    staff_id: UUID
+    effective_at: UtcDatetime
+
+
+class Kpi(_Part):
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    value: float
+    target: float
+    weight: int = Field(ge=0, le=100)
+    score: float = Field(ge=0, le=5)
+
+
+class AssessmentPublished(Event):
+    topic = "assessment.published"
+    key_field = "assessment_id"
+    producer = "hr"
+
+    assessment_id: UUID
+    staff_id: UUID
+    role: StaffRole
+    period_start: date
+    period_end: date
+    kpis: list[Kpi]
+    total_score: float = Field(ge=0, le=5)
+    rating: Literal["outstanding", "good", "meets", "needs_improvement", "unsatisfactory"]
+    published_at: UtcDatetime
+
+
+DisciplineAction = Literal["verbal_warning", "written_warning", "fine", "suspension", "termination"]
+
+
+class DisciplineRecorded(Event):
+    topic = "discipline.recorded"
+    key_field = "case_id"
+    producer = "hr"
+
+    case_id: UUID
+    staff_id: UUID
+    rule_ref: Annotated[str, Field(min_length=1, max_length=64)]
+    violation: Annotated[str, Field(min_length=1, max_length=120)]
+    action: DisciplineAction
+    fine: Money | None = None
+    suspension_days: int | None = Field(default=None, ge=1, le=365)
+    decided_by: UUID
+    decided_at: UtcDatetime
+    source_event_id: UUID | None = None
+
+
+class RewardGranted(Event):
+    topic = "reward.granted"
+    key_field = "reward_id"
+    producer = "hr"
+
+    reward_id: UUID
+    staff_id: UUID
+    kind: Literal["commendation", "bonus", "promotion"]
+    reason: ShortText
+    rule_ref: Annotated[str, Field(min_length=1, max_length=64)]
+    granted_at: UtcDatetime
+
+
+class PolicyRevised(Event):
+    topic = "policy.revised"
+    key_field = "policy_id"
+    producer = "hr"
+
+    policy_id: UUID
+    version: int = Field(ge=1)
+    title: ShortText
+    effective_at: UtcDatetime
+    requires_training: bool
+
+
+class AttendanceClocked(Event):
+    """Published by outside door or badge systems and consumed by HR (R2 §6.1)."""
+
+    topic = "attendance.clocked"
+    key_field = "staff_id"
+    producer = "door"
+
+    staff_id: UUID
+    direction: Literal["in", "out"]
+    at: UtcDatetime
+    device_id: UUID

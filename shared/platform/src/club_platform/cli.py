@@ -1,0 +1,233 @@
+"""`club`: the operator's command line.
+
+    club topics apply [--file F] [--replication-factor N]   create missing topics (idempotent)
+    club topics check [--file F]                            every catalogue topic is defined
+    club tail TOPIC [--from-beginning] [--limit N]          decoded envelopes, one JSON a line
+    club dlq list GROUP [--limit N]                         dead letters with their reasons
+    club dlq replay GROUP [--limit N]                       send them back for GROUP only
+    club token ROLE [--subject UUID] [--hours H]            a signed token (local development)
+
+Kafka comes from KAFKA_BOOTSTRAP_SERVERS (and the CLUB_KAFKA_* security variables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import yaml
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from club_contracts import topics as catalogue_topics
+
+from club_platform.consumer import REPLAY_HEADER
+from club_platform.envelope import PoisonMessage, decode
+from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics, reliable_producer
+
+DEFAULT_TOPICS_FILE = Path("deploy/kafka/topics.yaml")
+
+
+def topic_specs(path: Path | None = None, replication_factor: int | None = None) -> list[TopicSpec]:
+    """The topics (and dead-letter topics) defined in `deploy/kafka/topics.yaml`."""
+    path = path or _find_topics_file()
+    document = yaml.safe_load(path.read_text())
+    defaults = document.get("defaults", {})
+    specs = []
+    for section in ("topics", "dead_letter_topics"):
+        for name, spec in (document.get(section) or {}).items():
+            spec = spec or {}
+            config = {**defaults.get("config", {}), **spec.get("config", {})}
+            specs.append(TopicSpec(
+                name=name,
+                partitions=int(spec.get("partitions", defaults.get("partitions", 3))),
+                replication_factor=int(replication_factor or spec.get(
+                    "replication_factor", defaults.get("replication_factor", 1))),
+                config={k: str(v) for k, v in config.items()},
+            ))
+    return specs
+
+
+def _find_topics_file() -> Path:
+    for base in (Path.cwd(), *Path(__file__).resolve().parents):
+        candidate = base / DEFAULT_TOPICS_FILE
+        if candidate.exists():
+            return candidate
+    raise SystemExit(f"cannot find {DEFAULT_TOPICS_FILE}; pass --file")
+
+
+def connection() -> KafkaConnection:
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        raise SystemExit("set KAFKA_BOOTSTRAP_SERVERS (make up writes it to .env.local)")
+    protocol = os.environ.get("CLUB_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    return KafkaConnection(
+        bootstrap, protocol,
+        sasl_mechanism=os.environ.get("CLUB_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+        if protocol.startswith("SASL") else None,
+        sasl_username=os.environ.get("CLUB_KAFKA_SASL_USERNAME"),
+        sasl_password=os.environ.get("CLUB_KAFKA_SASL_PASSWORD"),
+    )
+
+
+async def read_topic(conn: KafkaConnection, topic: str, *, from_beginning: bool,
+                     limit: int | None, idle_seconds: float = 2.0):  # noqa: ANN201
+    """Yield a topic's records from the beginning (or from now) until idle or `limit`."""
+    consumer = AIOKafkaConsumer(**conn.client_args(), enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            raise SystemExit(f"topic {topic} does not exist")
+        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        if from_beginning:
+            await consumer.seek_to_beginning()
+        else:
+            await consumer.seek_to_end()
+        count = 0
+        while limit is None or count < limit:
+            batches = await consumer.getmany(timeout_ms=int(idle_seconds * 1000),
+                                             max_records=500)
+            if not batches:
+                return
+            for records in batches.values():
+                for record in records:
+                    yield record
+                    count += 1
+                    if limit is not None and count >= limit:
+                        return
+    finally:
+        await consumer.stop()
+
+
+def describe(record) -> dict:  # noqa: ANN001
+    headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+    out = {"topic": record.topic, "partition": record.partition, "offset": record.offset,
+           "key": record.key.decode(errors="replace") if record.key else None,
+           "headers": headers}
+    try:
+        envelope, event = decode(list(record.headers or ()), record.value)
+        out["data"] = event.model_dump(mode="json")
+    except PoisonMessage as e:
+        out["undecodable"] = str(e)
+        out["value"] = (record.value or b"").decode(errors="replace")[:2000]
+    return out
+
+
+async def cmd_topics_apply(args: argparse.Namespace) -> int:
+    specs = topic_specs(args.file, args.replication_factor)
+    created = await ensure_topics(connection(), specs)
+    print(json.dumps({"defined": len(specs), "created": created}))
+    return 0
+
+
+def cmd_topics_check(args: argparse.Namespace) -> int:
+    defined = {s.name for s in topic_specs(args.file)}
+    missing = sorted(set(catalogue_topics()) - defined)
+    print("\n".join(f"not defined: {t}" for t in missing) or "every catalogue topic is defined")
+    return 1 if missing else 0
+
+
+async def cmd_tail(args: argparse.Namespace) -> int:
+    async for record in read_topic(connection(), args.topic, from_beginning=args.from_beginning,
+                                   limit=args.limit, idle_seconds=args.idle):
+        print(json.dumps(describe(record)), flush=True)
+    return 0
+
+
+async def cmd_dlq_list(args: argparse.Namespace) -> int:
+    async for record in read_topic(connection(), f"{args.group}.dlq", from_beginning=True,
+                                   limit=args.limit):
+        print(json.dumps(describe(record)), flush=True)
+    return 0
+
+
+async def replay_dead_letters(conn: KafkaConnection, group: str, limit: int | None = None) -> int:
+    """Send a group's dead letters back to their original topics, marked for that group only.
+    Returns how many were sent."""
+    producer = reliable_producer(conn)
+    await producer.start()
+    sent = 0
+    try:
+        async for record in read_topic(conn, f"{group}.dlq", from_beginning=True, limit=limit):
+            headers = [(k, v) for k, v in record.headers or () if not k.startswith("dlq_")
+                       and k != REPLAY_HEADER]
+            original = dict(record.headers or ()).get("dlq_original_topic")
+            if not original:
+                continue
+            headers.append((REPLAY_HEADER, group.encode()))
+            await producer.send_and_wait(original.decode(), value=record.value, key=record.key,
+                                         headers=headers)
+            sent += 1
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def cmd_dlq_replay(args: argparse.Namespace) -> int:
+    sent = await replay_dead_letters(connection(), args.group, args.limit)
+    print(json.dumps({"group": args.group, "replayed": sent}))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from club_platform.auth import issue_token
+
+    secret = os.environ.get("CLUB_JWT_SECRET")
+    if not secret:
+        raise SystemExit("set CLUB_JWT_SECRET (make up writes it to .env.local)")
+    print(issue_token(secret, subject=args.subject or uuid4(), role=args.role,
+                      ttl=timedelta(hours=args.hours)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="club", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    topics = sub.add_parser("topics").add_subparsers(dest="action", required=True)
+    apply = topics.add_parser("apply")
+    apply.add_argument("--file", type=Path)
+    apply.add_argument("--replication-factor", type=int)
+    apply.set_defaults(run=cmd_topics_apply)
+    check = topics.add_parser("check")
+    check.add_argument("--file", type=Path)
+    check.set_defaults(run=cmd_topics_check)
+
+    tail = sub.add_parser("tail")
+    tail.add_argument("topic")
+    tail.add_argument("--from-beginning", action="store_true")
+    tail.add_argument("--limit", type=int)
+    tail.add_argument("--idle", type=float, default=2.0, help="stop after this many idle seconds")
+    tail.set_defaults(run=cmd_tail)
+
+    dlq = sub.add_parser("dlq").add_subparsers(dest="action", required=True)
+    listing = dlq.add_parser("list")
+    listing.add_argument("group")
+    listing.add_argument("--limit", type=int)
+    listing.set_defaults(run=cmd_dlq_list)
+    replay = dlq.add_parser("replay")
+    replay.add_argument("group")
+    replay.add_argument("--limit", type=int)
+    replay.set_defaults(run=cmd_dlq_replay)
+
+    token = sub.add_parser("token")
+    token.add_argument("role")
+    token.add_argument("--subject", type=UUID)
+    token.add_argument("--hours", type=float, default=8)
+    token.set_defaults(run=cmd_token)
+
+    args = parser.parse_args(argv)
+    result = args.run(args)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

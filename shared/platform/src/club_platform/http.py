@@ -1,0 +1,178 @@
+"""The HTTP shell every service shares (BLUEPRINT §5): FastAPI app with OpenAPI at /docs,
+/health/live, /health/ready, /metrics, problem-details errors (never a 500 for bad input),
+a request-body limit, tracing and JSON access logs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from club_platform.auth import TokenVerifier
+from club_platform.consumer import is_outage
+from club_platform.errors import ClubError
+from club_platform.logs import configure_logging
+from club_platform.runtime import ServiceRuntime
+from club_platform.tracing import configure_tracing, span
+
+log = logging.getLogger("club.http")
+
+REQUESTS = Counter("club_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("club_http_request_seconds", "HTTP request time", ["method", "route"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, detail: str, code: str, **extra) -> JSONResponse:  # noqa: ANN003
+    body = {"type": "about:blank", "title": code.replace("_", " "), "status": status,
+            "code": code, "detail": detail, **extra}
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413, whether or not they say their size."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await problem(413, f"request body over {self.limit} bytes",
+                                 "payload_too_large")(scope, receive, send)
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await problem(413, f"request body over {self.limit} bytes",
+                          "payload_too_large")(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _route_of(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")
+
+
+def create_app(*, runtime: ServiceRuntime, routers: Sequence[APIRouter], title: str,
+               description: str, version: str = "1.0.0") -> FastAPI:
+    settings = runtime.settings
+    configure_logging(settings.service_name, settings.log_level)
+    configure_tracing()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        log.info("%s started", settings.service_name)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            log.info("%s stopped", settings.service_name)
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
+                  docs_url="/docs", openapi_url="/openapi.json")
+    app.state.runtime = runtime
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier.from_settings(settings)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):  # noqa: ANN001, ANN202
+        started = time.perf_counter()
+        headers = {"traceparent": request.headers["traceparent"]} if (
+            "traceparent" in request.headers) else None
+        with span(f"{request.method} {request.url.path}", "club.http", headers):
+            response = await call_next(request)
+        route = _route_of(request)
+        elapsed = time.perf_counter() - started
+        REQUESTS.labels(request.method, route, response.status_code).inc()
+        LATENCY.labels(request.method, route).observe(elapsed)
+        return response
+
+    app.add_middleware(BodyLimit, limit=settings.http_max_body_bytes)
+
+    @app.exception_handler(ClubError)
+    async def club_error(_request: Request, error: ClubError) -> JSONResponse:
+        response = problem(error.status, error.detail, error.code, **error.extra)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
+             "problem": e["msg"]}
+            for e in error.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:5])
+        return problem(422, detail or "the request is not valid", "invalid_request",
+                       errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem(error.status_code, str(error.detail),
+                       {404: "not_found", 405: "method_not_allowed"}.get(error.status_code,
+                                                                        "http_error"))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        if is_outage(error):
+            log.warning("database unavailable during %s %s: %s", request.method,
+                        request.url.path, error)
+            return problem(503, "the service's database is unavailable; try again shortly",
+                           "unavailable")
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return problem(500, "an unexpected error happened; it has been logged", "internal_error")
+
+    health = APIRouter(tags=["health"])
+
+    @health.get("/health/live", summary="The process is up")
+    async def live() -> dict:
+        return {"status": "alive", "service": settings.service_name}
+
+    @health.get("/health/ready", summary="The database (and Kafka) answer",
+                responses={503: {"description": "not ready"}})
+    async def ready() -> JSONResponse:
+        database = await runtime.database_ready()
+        kafka = await runtime.kafka_ready()
+        ok = database and (kafka or not settings.ready_requires_kafka)
+        body = {
+            "status": "ready" if ok else "not_ready",
+            "service": settings.service_name,
+            "checks": {"database": "up" if database else "down", "kafka": "up" if kafka else "down"},
+            "relay_leader": bool(runtime.relay and runtime.relay.is_leader),
+        }
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @health.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(health)
+    for router in routers:
+        app.include_router(router)
+    return app

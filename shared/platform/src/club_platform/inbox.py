@@ -1,0 +1,25 @@
+"""The inbox (BLUEPRINT §4, "effects once"): `(consumer, ce_id)` recorded in the same
+transaction as the consumer's effects. A redelivered event finds its row and is skipped; two
+deliveries racing each other meet at the primary key, and the second waits for the first to
+commit and then skips."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from club_platform.db import inbox
+
+
+
+async def first_delivery(session: AsyncSession, consumer: str, event_id: UUID, topic: str) -> bool:
+    """Record the event as seen by `consumer`; False when it was already."""
+    result = await session.execute(
+        insert(inbox)
+        .values(consumer=consumer, event_id=event_id, topic=topic)
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    )
+    return result.first() is not None

@@ -1,0 +1,231 @@
+"""The transactional outbox (BLUEPRINT §4, "nothing lost").
+
+`publish(session, event)` writes the event into the service's `outbox` table inside the
+caller's transaction, so the state change and its event commit or vanish together. The
+`OutboxRelay` moves committed rows to Kafka:
+
+- one relay per database holds the lead (a session-level advisory lock), so rows are sent in
+  id order by one producer and per-key order holds on the bus;
+- it wakes on LISTEN/NOTIFY and polls as a fallback (NOTIFY is lost while disconnected);
+- the producer is idempotent with acks=all; a row is deleted only after Kafka acknowledged it;
+- while Kafka is down it backs off and retries; requests keep committing meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+import orjson
+from aiokafka.errors import KafkaError
+from club_contracts import Event
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from club_platform.db import OUTBOX_CHANNEL, OUTBOX_TABLE, asyncpg_dsn, outbox
+from club_platform.envelope import envelope_for
+from club_platform.kafka import KafkaConnection, reliable_producer
+from club_platform.tracing import current_traceparent
+
+log = logging.getLogger("club.outbox")
+
+# Any constant works as long as every relay of a database uses the same one.
+RELAY_LOCK_KEY = 0x0C1B0_0B0C
+
+PUBLISHED = Counter("club_outbox_published_total", "Events the relay published", ["topic"])
+SEND_FAILURES = Counter("club_outbox_send_failures_total", "Relay batches Kafka refused")
+PENDING = Gauge("club_outbox_pending", "Rows waiting in the outbox at the last relay pass")
+LEADER = Gauge("club_outbox_relay_leader", "1 while this process's relay holds the lead")
+COMMIT_TO_PUBLISH = Histogram(
+    "club_outbox_commit_to_publish_seconds",
+    "From the row's insert to Kafka's acknowledgement",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+
+
+
+def outbox_row(event: Event, *, event_id: UUID | None = None,
+               occurred_at: datetime | None = None) -> dict:
+    envelope = envelope_for(event, event_id=event_id, time=occurred_at,
+                            traceparent=current_traceparent())
+    return {
+        "event_id": envelope.id,
+        "topic": event.topic,
+        "key": event.key,
+        # pairs, not an object: JSONB would reorder the names
+        "headers": [[name, value.decode()] for name, value in envelope.headers()],
+        "payload": event.to_json(),
+    }
+
+
+async def publish(session: AsyncSession, event: Event, *, event_id: UUID | None = None,
+                  occurred_at: datetime | None = None) -> UUID:
+    """Write `event` to the outbox in the session's transaction; returns its `ce_id`."""
+    row = outbox_row(event, event_id=event_id, occurred_at=occurred_at)
+    await session.execute(insert(outbox).values(**row))
+    return row["event_id"]
+
+
+async def publish_all(session: AsyncSession, events: Iterable[Event]) -> list[UUID]:
+    rows = [outbox_row(e) for e in events]
+    if rows:
+        await session.execute(insert(outbox), rows)
+    return [r["event_id"] for r in rows]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        database_url: str,
+        kafka: KafkaConnection,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 1.0,
+        max_backoff: float = 10.0,
+        name: str = "relay",
+    ) -> None:
+        self._dsn = asyncpg_dsn(database_url)
+        self._kafka = kafka
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._max_backoff = max_backoff
+        self._name = name
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.is_leader = False
+        self.published = 0
+
+    async def run(self) -> None:
+        """Lead or wait to lead, until `stop()`; survives database and Kafka outages."""
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                await self._lead()
+                backoff = 0.5
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                log.warning("outbox relay lost its database connection: %s", e)
+            except Exception:
+                log.exception("outbox relay failed; restarting")
+            finally:
+                self._set_leader(False)
+            await self._sleep(backoff)
+            backoff = min(backoff * 2, self._max_backoff)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def _set_leader(self, leading: bool) -> None:
+        self.is_leader = leading
+        LEADER.set(1 if leading else 0)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _lead(self) -> None:
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self._dsn, timeout=5, server_settings={"application_name": f"club-{self._name}"}
+        )
+        try:
+            while not self._stopping.is_set():
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
+                    break
+                await self._sleep(self._poll_interval * 2)  # another relay leads; stand by
+            else:
+                return
+            self._set_leader(True)
+            await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+            await self._relay(conn)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 5)
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _relay(self, conn: asyncpg.Connection) -> None:
+        producer = None
+        backoff = 0.2
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                rows = await conn.fetch(
+                    f"SELECT id, topic, key, headers, payload, created_at FROM {OUTBOX_TABLE} "
+                    "ORDER BY id LIMIT $1",
+                    self._batch_size,
+                )
+                PENDING.set(len(rows))
+                if not rows:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                    continue
+                if producer is None:
+                    producer = reliable_producer(self._kafka)
+                    try:
+                        await producer.start()
+                    except (KafkaError, OSError) as e:
+                        log.warning("relay cannot reach Kafka, %d rows wait: %s", len(rows), e)
+                        await _close_quietly(producer)
+                        producer = None
+                        SEND_FAILURES.inc()
+                        await self._sleep(backoff)
+                        backoff = min(backoff * 2, self._max_backoff)
+                        continue
+                sent = await self._send(producer, rows)
+                if sent:
+                    await conn.execute(
+                        f"DELETE FROM {OUTBOX_TABLE} WHERE id = ANY($1::bigint[])",
+                        [r["id"] for r in rows[:sent]],
+                    )
+                    self.published += sent
+                    backoff = 0.2
+                if sent < len(rows):
+                    SEND_FAILURES.inc()
+                    # The idempotent producer can wedge after a failed batch (aiokafka #1017):
+                    # start a fresh one, then resend from the first unacknowledged row.
+                    await _close_quietly(producer)
+                    producer = None
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, self._max_backoff)
+        finally:
+            if producer is not None:
+                await _close_quietly(producer)
+
+    async def _send(self, producer, rows: list[asyncpg.Record]) -> int:  # noqa: ANN001
+        """Send rows in order; return how many, from the first, Kafka acknowledged."""
+        futures = []
+        try:
+            for row in rows:
+                headers = [(k, v.encode()) for k, v in orjson.loads(row["headers"])]
+                futures.append(
+                    await producer.send(
+                        row["topic"], value=row["payload"], key=row["key"].encode(),
+                        headers=headers,
+                    )
+                )
+        except (KafkaError, OSError) as e:
+            log.warning("relay could not hand rows to the producer: %s", e)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        acknowledged = 0
+        now = time.time()
+        for row, result in zip(rows, results, strict=False):
+            if isinstance(result, BaseException):
+                log.warning("Kafka refused an outbox batch: %r", result)
+                break
+            acknowledged += 1
+            PUBLISHED.labels(row["topic"]).inc()
+            COMMIT_TO_PUBLISH.observe(max(0.0, now - row["created_at"].timestamp()))
+        return acknowledged
+
+
+async def _close_quietly(producer) -> None:  # noqa: ANN001
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(producer.stop(), 10)

@@ -1,0 +1,90 @@
+"""Settings from environment variables, one documented prefix per service (STYLE rule 10).
+
+Every service subclasses `ServiceSettings` and sets its prefix, e.g. `BOOKING_`:
+
+    BOOKING_DATABASE_URL=postgresql+asyncpg://booking:…@127.0.0.1:15432/booking
+    BOOKING_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092
+    BOOKING_JWT_SECRET=…
+
+Secrets have no working defaults: the service refuses to start without them, and in
+`production` it refuses a short JWT secret too.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    # Which service this is; subclasses fix it. Used in ce_source (`club/<service>`), logs, metrics.
+    service_name: str
+
+    environment: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+
+    # --- PostgreSQL: the service's own database, reached with its own role.
+    database_url: SecretStr
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_statement_timeout_ms: int = Field(default=15_000, ge=100)
+
+    # --- Kafka
+    kafka_bootstrap_servers: str
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # The consumer group of this service; its dead letters go to `<group>.dlq`.
+    consumer_group: str | None = None
+    consumer_max_batch: int = Field(default=500, ge=1, le=10_000)
+    consumer_max_attempts: int = Field(default=5, ge=1, le=50)
+    consumer_retry_backoff_ms: int = Field(default=100, ge=1)
+    # Run the Kafka consumer and the outbox relay inside the HTTP process (the default);
+    # a deployment may turn either off and run it as its own process instead.
+    run_consumer: bool = True
+    run_relay: bool = True
+    relay_batch_size: int = Field(default=1000, ge=1, le=50_000)
+    relay_poll_interval_ms: int = Field(default=1000, ge=10)
+
+    # --- HTTP
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    http_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Kafka being down does not stop the service taking requests (the outbox keeps the
+    # events), so by default readiness reports Kafka without failing on it.
+    ready_requires_kafka: bool = False
+
+    # --- Auth (BLUEPRINT §5): JWT bearer tokens; HS256 with a shared secret, or RS256/ES256
+    # with the identity provider's public key.
+    jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "ES256"] = "HS256"
+    jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = None
+    jwt_issuer: str = "club"
+    jwt_audience: str = "club-services"
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> ServiceSettings:
+        if self.jwt_algorithm.startswith("HS"):
+            if self.jwt_secret is None:
+                raise ValueError("a JWT secret is required (…_JWT_SECRET)")
+            if self.environment == "production" and len(self.jwt_secret.get_secret_value()) < 32:
+                raise ValueError("in production the JWT secret must be at least 32 characters")
+        elif not self.jwt_public_key:
+            raise ValueError(f"{self.jwt_algorithm} needs the issuer's public key (…_JWT_PUBLIC_KEY)")
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError("SASL needs …_KAFKA_SASL_USERNAME and …_KAFKA_SASL_PASSWORD")
+        return self
+
+    @property
+    def group_id(self) -> str:
+        return self.consumer_group or self.service_name
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.group_id}.dlq"

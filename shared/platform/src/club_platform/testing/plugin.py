@@ -1,0 +1,95 @@
+"""The pytest plugin of the club platform (registered as `club` through an entry point), so
+every service's tests get the same real infrastructure:
+
+- `club_infrastructure`: Kafka and PostgreSQL addresses (see `infrastructure.py` for where
+  they come from; never a silent skip);
+- `kafka_connection`: a `KafkaConnection`, with every catalogue topic created;
+- `database_factory`: fresh databases per service, dropped at the end of the session;
+- `event_publisher`: publish contract events on their real topics with the envelope;
+- `kafka_tap`: `async with kafka_tap("visit.completed") as tap: …` sees events from now on;
+- `jwt_secret` and `token`: sign tokens for any role.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable
+from uuid import UUID, uuid4
+
+import pytest
+import pytest_asyncio
+from club_contracts import topics as catalogue_topics
+from club_platform.auth import Role, issue_token
+from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics
+from club_platform.testing.databases import DatabaseFactory
+from club_platform.testing.infrastructure import (
+    Infrastructure,
+    InfrastructureUnavailable,
+    locate,
+)
+from club_platform.testing.kafka import EventPublisher, TopicTap
+
+
+@pytest.fixture(scope="session")
+def club_infrastructure() -> Infrastructure:
+    try:
+        infrastructure = locate()
+    except InfrastructureUnavailable as e:
+        pytest.fail(str(e), pytrace=False)
+    yield infrastructure
+    infrastructure.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def kafka_connection(club_infrastructure: Infrastructure) -> KafkaConnection:
+    connection = KafkaConnection(club_infrastructure.kafka_bootstrap_servers)
+    await ensure_topics(connection, [TopicSpec(t) for t in catalogue_topics()])
+    return connection
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def database_factory(club_infrastructure: Infrastructure) -> AsyncIterator[DatabaseFactory]:
+    factory = DatabaseFactory(club_infrastructure.postgres_admin_url)
+    yield factory
+    if os.environ.get("CLUB_KEEP_TEST_DATABASES") != "1":
+        await factory.drop_all()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def event_publisher(kafka_connection: KafkaConnection) -> AsyncIterator[EventPublisher]:
+    publisher = await EventPublisher(kafka_connection).start()
+    yield publisher
+    await publisher.stop()
+
+
+@pytest.fixture
+def kafka_tap(kafka_connection: KafkaConnection) -> Callable[..., TopicTap]:
+    def make(*topics: str) -> TopicTap:
+        return TopicTap(kafka_connection, list(topics))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def jwt_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@pytest.fixture(scope="session")
+def token(jwt_secret: str) -> Callable[..., str]:
+    """`token("head")` or `token(Role.MEMBER, subject=customer_id)`: a signed bearer token."""
+
+    def make(role: Role | str, subject: UUID | None = None, **kwargs) -> str:  # noqa: ANN003
+        return issue_token(jwt_secret, subject=subject or uuid4(), role=role, **kwargs)
+
+    return make
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:  # noqa: ARG001
+    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    return [f"club: Kafka {kafka or '(from local infra or testcontainers)'}"]
