@@ -123,32 +123,44 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return _object_changes("", old, old, new, new)
 
 
-def check_snapshots() -> list[str]:
+def breaking_against_snapshots() -> list[str]:
+    """Every breaking change between the committed snapshots and the code."""
     problems = []
     for event_type in event_types():
         snapshot = load_snapshot(event_type)
-        if snapshot is None:
-            problems.append(f"{event_type.ce_type()}: no committed snapshot (run `write`)")
-            continue
-        for change in breaking_changes(snapshot, schema_for(event_type)):
-            problems.append(f"{event_type.ce_type()}: {change}")
+        if snapshot is not None:
+            problems += [f"{event_type.ce_type()}: {change}"
+                         for change in breaking_changes(snapshot, schema_for(event_type))]
     return problems
 
 
+def missing_snapshots() -> list[str]:
+    return [t.ce_type() for t in event_types() if load_snapshot(t) is None]
+
+
+def stale_snapshots() -> list[str]:
+    """Snapshots that differ from the code at all (a compatible change not yet written)."""
+    return [t.ce_type() for t in event_types()
+            if (snap := load_snapshot(t)) is not None and snap != schema_for(t)]
+
+
 def main(argv: list[str] | None = None) -> int:
-    command = (argv or sys.argv[1:] or ["check"])[0]
+    args = sys.argv[1:] if argv is None else argv
+    command = args[0] if args else "check"
     if command == "write":
-        problems = check_snapshots()
-        if problems and "--force" not in (argv or sys.argv[1:]):
+        breaking = breaking_against_snapshots()
+        if breaking and "--force" not in args:
             print("refusing to overwrite snapshots with breaking changes; publish a new major:")
-            print("\n".join(f"  {p}" for p in problems))
+            print("\n".join(f"  {p}" for p in breaking))
             return 1
         for path in write_snapshots():
             print(path)
         return 0
     if command == "check":
-        problems = check_snapshots()
-        print("\n".join(problems) or "all event schemas are compatible with their snapshots")
+        problems = breaking_against_snapshots()
+        problems += [f"{t}: no committed snapshot (run `write`)" for t in missing_snapshots()]
+        problems += [f"{t}: snapshot is out of date (run `write`)" for t in stale_snapshots()]
+        print("\n".join(problems) or "all event schemas match their committed snapshots")
         return 1 if problems else 0
     print(__doc__)
     return 2
