@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 import httpx
-from club_contracts import topics
-from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics
+from club_platform.kafka import KafkaConnection, ensure_topics
 from club_platform.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +102,8 @@ def wait_ready(service: str, url: str, timeout: float = 60) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise SystemExit(f"{service} not ready after {timeout:.0f}s; see {LOG_DIR / (service + '.log')}")
+    log = LOG_DIR / f"{service}.log"
+    raise SystemExit(f"{service} not ready after {timeout:.0f}s; see {log}")
 
 
 def up() -> None:
@@ -121,7 +121,7 @@ def up() -> None:
 
 def down() -> None:
     pids = {s: pid_of(s) for s in SERVICES}
-    for service, pid in pids.items():
+    for pid in pids.values():
         if pid:
             os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + 25

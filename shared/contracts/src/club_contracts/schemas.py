@@ -76,7 +76,7 @@ def _shape(node: dict[str, Any], root: dict[str, Any]) -> Any:
     """A comparable description of a value's type, ignoring titles, docs and defaults."""
     node = _resolve(node, root)
     if "anyOf" in node:
-        return ("anyOf", sorted((repr(_shape(n, root)) for n in node["anyOf"])))
+        return ("anyOf", sorted(repr(_shape(n, root)) for n in node["anyOf"]))
     shape: dict[str, Any] = {}
     for word in ("type", "format", "const", "pattern"):
         if word in node:

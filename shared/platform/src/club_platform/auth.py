@@ -55,7 +55,7 @@ class TokenVerifier:
         self._audience = audience
 
     @classmethod
-    def from_settings(cls, settings) -> TokenVerifier:  # noqa: ANN001
+    def from_settings(cls, settings) -> TokenVerifier:
         key = (settings.jwt_secret.get_secret_value() if settings.jwt_algorithm.startswith("HS")
                else settings.jwt_public_key)
         return cls(algorithm=settings.jwt_algorithm, key=key, issuer=settings.jwt_issuer,
@@ -103,7 +103,7 @@ async def authenticated(
     return request.app.state.token_verifier.verify(credentials.credentials)
 
 
-def require_roles(*roles: Role):  # noqa: ANN201  (a FastAPI dependency)
+def require_roles(*roles: Role):
     allowed = frozenset(roles)
 
     async def check(principal: Principal = Depends(authenticated)) -> Principal:

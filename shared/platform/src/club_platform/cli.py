@@ -22,12 +22,18 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import yaml
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from club_contracts import topics as catalogue_topics
 
 from club_platform.consumer import REPLAY_HEADER
 from club_platform.envelope import PoisonMessage, decode
-from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics, reliable_producer
+from club_platform.kafka import (
+    KafkaConnection,
+    TopicSpec,
+    ensure_topics,
+    partitions_of,
+    reliable_producer,
+)
 
 DEFAULT_TOPICS_FILE = Path("deploy/kafka/topics.yaml")
 
@@ -75,15 +81,15 @@ def connection() -> KafkaConnection:
 
 
 async def read_topic(conn: KafkaConnection, topic: str, *, from_beginning: bool,
-                     limit: int | None, idle_seconds: float = 2.0):  # noqa: ANN201
+                     limit: int | None, idle_seconds: float = 2.0):
     """Yield a topic's records from the beginning (or from now) until idle or `limit`."""
     consumer = AIOKafkaConsumer(**conn.client_args(), enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            raise SystemExit(f"topic {topic} does not exist")
-        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        try:
+            consumer.assign(await partitions_of(consumer, [topic]))
+        except LookupError as e:
+            raise SystemExit(str(e)) from e
         if from_beginning:
             await consumer.seek_to_beginning()
         else:
@@ -104,13 +110,13 @@ async def read_topic(conn: KafkaConnection, topic: str, *, from_beginning: bool,
         await consumer.stop()
 
 
-def describe(record) -> dict:  # noqa: ANN001
+def describe(record) -> dict:
     headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
     out = {"topic": record.topic, "partition": record.partition, "offset": record.offset,
            "key": record.key.decode(errors="replace") if record.key else None,
            "headers": headers}
     try:
-        envelope, event = decode(list(record.headers or ()), record.value)
+        _envelope, event = decode(list(record.headers or ()), record.value)
         out["data"] = event.model_dump(mode="json")
     except PoisonMessage as e:
         out["undecodable"] = str(e)

@@ -170,6 +170,7 @@ class ConsumerRunner:
             auto_offset_reset=auto_offset_reset,
             ack_policy=AckPolicy.MANUAL,
             parser=self._parse,
+            decoder=self._decode,
             title=f"{group_id}: {', '.join(consumer.topics)}",
             description=f"The {group_id} consumer group (dead letters: {self.dead_letter_topic}).",
         )
@@ -192,6 +193,9 @@ class ConsumerRunner:
     # must reach our dead-letter path, not fail inside a generic parser.
     async def _parse(self, records: tuple[ConsumerRecord, ...]) -> KafkaMessage:
         return KafkaMessage(body=b"", raw_message=records, consumer=self._subscriber.consumer)
+
+    async def _decode(self, message: KafkaMessage) -> tuple[ConsumerRecord, ...]:
+        return message.raw_message
 
     async def _on_batch(self, message: KafkaMessage = Context("message")) -> None:
         kafka_consumer: AIOKafkaConsumer = self._subscriber.consumer
@@ -224,7 +228,8 @@ class ConsumerRunner:
             if done:
                 await self._commit(kafka_consumer, done)
 
-    async def _commit(self, kafka_consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -> None:
+    async def _commit(self, kafka_consumer: AIOKafkaConsumer,
+                      done: dict[TopicPartition, int]) -> None:
         assigned = kafka_consumer.assignment()
         offsets = {tp: off for tp, off in done.items() if tp in assigned}
         if not offsets:

@@ -9,7 +9,12 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 # Names used in every service database. The trigger wakes the relay when a row commits.
 OUTBOX_TABLE = "outbox"
@@ -87,12 +92,12 @@ def install_platform_schema(connection: sa.Connection) -> None:
     connection.execute(sa.text(NOTIFY_TRIGGER_SQL))
 
 
-def create_platform_tables(op) -> None:  # noqa: ANN001  (alembic.op)
+def create_platform_tables(op) -> None:
     """Alembic helper: create the platform tables in a service's first migration."""
     install_platform_schema(op.get_bind())
 
 
-def drop_platform_tables(op) -> None:  # noqa: ANN001
+def drop_platform_tables(op) -> None:
     op.execute(f"DROP TRIGGER IF EXISTS {OUTBOX_TABLE}_notify ON {OUTBOX_TABLE}")
     op.execute("DROP FUNCTION IF EXISTS club_outbox_notify()")
     for name in (IDEMPOTENCY_TABLE, INBOX_TABLE, OUTBOX_TABLE):

@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -31,7 +31,7 @@ LATENCY = Histogram("club_http_request_seconds", "HTTP request time", ["method",
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, detail: str, code: str, **extra) -> JSONResponse:  # noqa: ANN003
+def problem(status: int, detail: str, code: str, **extra) -> JSONResponse:
     body = {"type": "about:blank", "title": code.replace("_", " "), "status": status,
             "code": code, "detail": detail, **extra}
     headers = {"Retry-After": "5"} if status == 503 else None
@@ -47,10 +47,10 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        too_large = f"the request body is over {self.limit} bytes"
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            return await problem(413, f"request body over {self.limit} bytes",
-                                 "payload_too_large")(scope, receive, send)
+            return await problem(413, too_large, "payload_too_large")(scope, receive, send)
         seen = 0
 
         async def limited() -> Message:
@@ -58,23 +58,41 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise _TooLarge
+                # An HTTPException passes through FastAPI's body parsing to our handler.
+                raise HTTPException(413, too_large)
             return message
 
+        await self.app(scope, limited, send)
+
+
+class Observe:
+    """A span per request (continuing an incoming `traceparent`), and request metrics by
+    route template. Pure ASGI: no extra task per request, exceptions pass through as-is."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500
+        incoming = dict(scope["headers"]).get(b"traceparent")
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await problem(413, f"request body over {self.limit} bytes",
-                          "payload_too_large")(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _route_of(request: Request) -> str:
-    route = request.scope.get("route")
-    return getattr(route, "path", "unmatched")
+            with span(f"{scope['method']} {scope['path']}", "club.http",
+                      {"traceparent": incoming.decode("latin-1")} if incoming else None):
+                await self.app(scope, receive, send_and_note)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, status).inc()
+            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
 def create_app(*, runtime: ServiceRuntime, routers: Sequence[APIRouter], title: str,
@@ -99,20 +117,8 @@ def create_app(*, runtime: ServiceRuntime, routers: Sequence[APIRouter], title: 
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier.from_settings(settings)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next):  # noqa: ANN001, ANN202
-        started = time.perf_counter()
-        headers = {"traceparent": request.headers["traceparent"]} if (
-            "traceparent" in request.headers) else None
-        with span(f"{request.method} {request.url.path}", "club.http", headers):
-            response = await call_next(request)
-        route = _route_of(request)
-        elapsed = time.perf_counter() - started
-        REQUESTS.labels(request.method, route, response.status_code).inc()
-        LATENCY.labels(request.method, route).observe(elapsed)
-        return response
-
     app.add_middleware(BodyLimit, limit=settings.http_max_body_bytes)
+    app.add_middleware(Observe)  # outermost: it also counts what BodyLimit refuses
 
     @app.exception_handler(ClubError)
     async def club_error(_request: Request, error: ClubError) -> JSONResponse:
@@ -135,8 +141,8 @@ def create_app(*, runtime: ServiceRuntime, routers: Sequence[APIRouter], title: 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
         return problem(error.status_code, str(error.detail),
-                       {404: "not_found", 405: "method_not_allowed"}.get(error.status_code,
-                                                                        "http_error"))
+                       {404: "not_found", 405: "method_not_allowed",
+                        413: "payload_too_large"}.get(error.status_code, "http_error"))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -163,7 +169,8 @@ def create_app(*, runtime: ServiceRuntime, routers: Sequence[APIRouter], title: 
         body = {
             "status": "ready" if ok else "not_ready",
             "service": settings.service_name,
-            "checks": {"database": "up" if database else "down", "kafka": "up" if kafka else "down"},
+            "checks": {"database": "up" if database else "down",
+                       "kafka": "up" if kafka else "down"},
             "relay_leader": bool(runtime.relay and runtime.relay.is_leader),
         }
         return JSONResponse(body, status_code=200 if ok else 503)

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from club_platform.db import inbox
 
 
-
 async def first_delivery(session: AsyncSession, consumer: str, event_id: UUID, topic: str) -> bool:
     """Record the event as seen by `consumer`; False when it was already."""
     result = await session.execute(

@@ -8,7 +8,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
@@ -84,6 +84,22 @@ def reliable_producer(connection: KafkaConnection, **overrides: Any) -> AIOKafka
     return AIOKafkaProducer(**args)
 
 
+async def partitions_of(consumer: AIOKafkaConsumer, topics: list[str],
+                        timeout: float = 10.0) -> list[TopicPartition]:
+    """Every partition of `topics`, asking the cluster again until its metadata has them
+    (right after a broker restart, or a topic's creation, the first answer can be empty)."""
+    partitions = []
+    for topic in topics:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (found := consumer.partitions_for_topic(topic)):
+            if asyncio.get_running_loop().time() > deadline:
+                raise LookupError(f"topic {topic} does not exist")
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(0.1)
+        partitions += [TopicPartition(topic, p) for p in sorted(found)]
+    return partitions
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
@@ -133,5 +149,5 @@ async def kafka_reachable(connection: KafkaConnection, timeout: float = 2.0) -> 
     finally:
         try:
             await admin.close()
-        except Exception:  # noqa: BLE001  (closing a client that never connected)
+        except Exception:
             pass

@@ -11,7 +11,7 @@ import structlog
 from club_platform.tracing import current_ids
 
 
-def _add_trace(_logger, _method, event_dict):  # noqa: ANN001, ANN202
+def _add_trace(_logger, _method, event_dict):
     ids = current_ids()
     if ids:
         event_dict["trace_id"], event_dict["span_id"] = ids

@@ -199,7 +199,7 @@ class OutboxRelay:
             if producer is not None:
                 await _close_quietly(producer)
 
-    async def _send(self, producer, rows: list[asyncpg.Record]) -> int:  # noqa: ANN001
+    async def _send(self, producer, rows: list[asyncpg.Record]) -> int:
         """Send rows in order; return how many, from the first, Kafka acknowledged."""
         futures = []
         try:
@@ -226,6 +226,6 @@ class OutboxRelay:
         return acknowledged
 
 
-async def _close_quietly(producer) -> None:  # noqa: ANN001
+async def _close_quietly(producer) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(producer.stop(), 10)

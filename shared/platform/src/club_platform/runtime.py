@@ -93,7 +93,7 @@ class ServiceRuntime:
                 await ensure_topics(self.kafka, [TopicSpec(self.runner.dead_letter_topic)])
                 await self.runner.start()
                 return
-            except Exception as e:  # noqa: BLE001  (Kafka not up yet: keep serving HTTP)
+            except Exception as e:
                 log.warning("consumer cannot start yet (%s); retrying in %.1fs", e, backoff)
                 with contextlib.suppress(Exception):
                     await self.runner.stop()
@@ -145,7 +145,7 @@ class ServiceRuntime:
             async with asyncio.timeout(2):
                 await self.database.ping()
             return True
-        except Exception:  # noqa: BLE001  (any failure means not ready)
+        except Exception:
             return False
 
     async def kafka_ready(self) -> bool:

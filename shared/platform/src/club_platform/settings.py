@@ -74,7 +74,8 @@ class ServiceSettings(BaseSettings):
             if self.environment == "production" and len(self.jwt_secret.get_secret_value()) < 32:
                 raise ValueError("in production the JWT secret must be at least 32 characters")
         elif not self.jwt_public_key:
-            raise ValueError(f"{self.jwt_algorithm} needs the issuer's public key (…_JWT_PUBLIC_KEY)")
+            raise ValueError(
+                f"{self.jwt_algorithm} needs the issuer's public key (…_JWT_PUBLIC_KEY)")
         if self.kafka_security_protocol.startswith("SASL") and not (
             self.kafka_sasl_username and self.kafka_sasl_password
         ):

@@ -32,6 +32,6 @@ async def serve_app(app: FastAPI) -> AsyncIterator[str]:
         await task
 
 
-def client(base_url: str, token: str | None = None, **kwargs) -> httpx.AsyncClient:  # noqa: ANN003
+def client(base_url: str, token: str | None = None, **kwargs) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30, **kwargs)

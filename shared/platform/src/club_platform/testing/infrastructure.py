@@ -70,8 +70,8 @@ def _from_environment() -> Infrastructure | None:
 
 def _docker_answers() -> bool:
     try:
-        import docker  # noqa: PLC0415  (installed with testcontainers)
-        from docker.errors import DockerException  # noqa: PLC0415
+        import docker
+        from docker.errors import DockerException
     except ImportError:
         return False
     try:
@@ -83,8 +83,8 @@ def _docker_answers() -> bool:
 
 def _from_testcontainers() -> Infrastructure:
     try:
-        from testcontainers.kafka import KafkaContainer  # noqa: PLC0415
-        from testcontainers.postgres import PostgresContainer  # noqa: PLC0415
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.postgres import PostgresContainer
     except ImportError as e:  # pragma: no cover - depends on the testcontainers layout
         raise InfrastructureUnavailable(f"testcontainers is incomplete: {e}") from e
     kafka = KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft()
@@ -114,6 +114,33 @@ def _from_local_infra() -> Infrastructure | None:
     values = read_env_file(root / ".env.local")
     return Infrastructure(values["KAFKA_BOOTSTRAP_SERVERS"], values["CLUB_POSTGRES_ADMIN_URL"],
                           "local", values)
+
+
+class BrokerControl:
+    """Stops and starts the test broker, for tests of what happens while Kafka is down."""
+
+    def __init__(self, stop, start) -> None:
+        self.stop, self.start = stop, start
+
+
+def broker_control(infrastructure: Infrastructure) -> BrokerControl | None:
+    """Control over the broker when it is ours to stop: the project's local broker, or a
+    testcontainers broker (paused rather than stopped, so it keeps its address)."""
+    if infrastructure.origin == "testcontainers":
+        container = infrastructure._containers[0].get_wrapped_container()
+        return BrokerControl(container.pause, container.unpause)
+    root = project_root()
+    if root is None or not (root / ".local" / "kafka" / "kafka.pid").exists():
+        return None
+    local = read_env_file(root / ".env.local") if (root / ".env.local").exists() else {}
+    if local.get("KAFKA_BOOTSTRAP_SERVERS") != infrastructure.kafka_bootstrap_servers:
+        return None
+    script = str(root / "deploy" / "local" / "infra.py")
+
+    def run(command: str) -> None:
+        subprocess.run([sys.executable, script, command], check=True, capture_output=True)
+
+    return BrokerControl(lambda: run("kafka-stop"), lambda: run("kafka-start"))
 
 
 def locate() -> Infrastructure:

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from club_contracts import Event
+
 from club_platform.envelope import Envelope, PoisonMessage, decode, encode, envelope_for
-from club_platform.kafka import KafkaConnection, reliable_producer
+from club_platform.kafka import KafkaConnection, partitions_of, reliable_producer
 
 
 @dataclass
@@ -33,20 +34,6 @@ class Seen:
         return self.record.key.decode() if self.record.key is not None else None
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
-    partitions = []
-    for topic in topics:
-        found = consumer.partitions_for_topic(topic)
-        deadline = time.monotonic() + 10
-        while not found:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"topic {topic} does not exist")
-            await consumer._client.force_metadata_update()  # noqa: SLF001
-            found = consumer.partitions_for_topic(topic)
-        partitions += [TopicPartition(topic, p) for p in sorted(found)]
-    return partitions
-
-
 class TopicTap:
     """Reads `topics` from their end at the moment the tap starts."""
 
@@ -60,7 +47,7 @@ class TopicTap:
         self._consumer = AIOKafkaConsumer(**self._connection.client_args(),
                                           enable_auto_commit=False, group_id=None)
         await self._consumer.start()
-        self._consumer.assign(await _partitions(self._consumer, self.topics))
+        self._consumer.assign(await partitions_of(self._consumer, self.topics))
         await self._consumer.seek_to_end()
         for tp in self._consumer.assignment():
             await self._consumer.position(tp)  # resolve "end" now, not at the first fetch
@@ -153,7 +140,7 @@ async def start_group_at_end(connection: KafkaConnection, group_id: str,
                                 enable_auto_commit=False)
     await consumer.start()
     try:
-        consumer.assign(await _partitions(consumer, topics))
+        consumer.assign(await partitions_of(consumer, topics))
         await consumer.seek_to_end()
         offsets = {tp: await consumer.position(tp) for tp in consumer.assignment()}
         await consumer.commit(offsets)

@@ -20,12 +20,15 @@ from uuid import UUID, uuid4
 import pytest
 import pytest_asyncio
 from club_contracts import topics as catalogue_topics
+
 from club_platform.auth import Role, issue_token
 from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics
 from club_platform.testing.databases import DatabaseFactory
 from club_platform.testing.infrastructure import (
+    BrokerControl,
     Infrastructure,
     InfrastructureUnavailable,
+    broker_control,
     locate,
 )
 from club_platform.testing.kafka import EventPublisher, TopicTap
@@ -64,6 +67,17 @@ async def event_publisher(kafka_connection: KafkaConnection) -> AsyncIterator[Ev
 
 
 @pytest.fixture
+def kafka_broker(club_infrastructure: Infrastructure) -> BrokerControl:
+    """Stop and start the broker. Fails (never skips) where the broker is not ours to stop;
+    deselect such tests with `-m "not broker_outage"` against a shared cluster."""
+    control = broker_control(club_infrastructure)
+    if control is None:
+        pytest.fail("this test stops the Kafka broker: run it against the local infrastructure "
+                    "(make infra) or testcontainers", pytrace=False)
+    return control
+
+
+@pytest.fixture
 def kafka_tap(kafka_connection: KafkaConnection) -> Callable[..., TopicTap]:
     def make(*topics: str) -> TopicTap:
         return TopicTap(kafka_connection, list(topics))
@@ -80,7 +94,7 @@ def jwt_secret() -> str:
 def token(jwt_secret: str) -> Callable[..., str]:
     """`token("head")` or `token(Role.MEMBER, subject=customer_id)`: a signed bearer token."""
 
-    def make(role: Role | str, subject: UUID | None = None, **kwargs) -> str:  # noqa: ANN003
+    def make(role: Role | str, subject: UUID | None = None, **kwargs) -> str:
         return issue_token(jwt_secret, subject=subject or uuid4(), role=role, **kwargs)
 
     return make
@@ -90,6 +104,6 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:  # noqa: ARG001
+def pytest_report_header(config: pytest.Config) -> list[str]:
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     return [f"club: Kafka {kafka or '(from local infra or testcontainers)'}"]

@@ -1,0 +1,183 @@
+"""The HTTP shell every service shares (BLUEPRINT §5): authentication and roles, problem
+details for bad input, the body limit, idempotency keys — over real HTTP on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+import pytest_asyncio
+import sqlalchemy as sa
+from club_platform import idempotency
+from club_platform.auth import Principal, Role, issue_token, require_roles
+from club_platform.errors import Conflict
+from club_platform.http import create_app
+from club_platform.runtime import ServiceRuntime
+from club_platform.settings import ServiceSettings
+from club_platform.testing import client, serve_app
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import BaseModel, Field
+
+
+class Greeting(BaseModel):
+    text: str = Field(min_length=1, max_length=50)
+    times: int = Field(ge=1, le=10)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/greetings", status_code=201)
+    async def greet(body: Greeting, request: Request,
+                    principal: Principal = Depends(require_roles(Role.HEAD, Role.DEPUTY)),
+                    idempotency_key: str | None = Header(default=None)) -> dict:
+        runtime = request.app.state.runtime
+        async with runtime.database.transaction() as session:
+            earlier = await idempotency.claim(session, key=idempotency_key, principal=principal,
+                                              scope="greet", payload=body)
+            if earlier:
+                return earlier.body
+            if body.text == "taken":
+                raise Conflict("that greeting is taken", slot="10:00–11:00")
+            greeting_id = str(uuid4())
+            await session.execute(
+                sa.text("INSERT INTO effects (event_id, consumer, payload) VALUES "
+                        "(:e, 'greet', :p)"), {"e": greeting_id, "p": body.text})
+            response = {"id": greeting_id, "text": body.text * body.times}
+            await idempotency.remember(session, key=idempotency_key, principal=principal,
+                                       scope="greet", status_code=201, body=response)
+            return response
+
+    return router
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def shell(platform_database, kafka_connection, jwt_secret) -> AsyncIterator[str]:
+    settings = ServiceSettings(
+        service_name="shell", database_url=platform_database.url,
+        kafka_bootstrap_servers=kafka_connection.bootstrap_servers, jwt_secret=jwt_secret,
+        run_consumer=False, run_relay=False, http_max_body_bytes=4096,
+    )
+    app = create_app(runtime=ServiceRuntime(settings), routers=[build_router()],
+                     title="shell", description="test shell")
+    async with serve_app(app) as url:
+        yield url
+
+
+async def test_no_token_is_401_with_a_bearer_challenge(shell):
+    async with client(shell) as http:
+        response = await http.post("/greetings", json={"text": "hi", "times": 1})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "a bearer token is required"
+
+
+async def test_expired_wrong_signature_and_garbage_tokens_are_401(shell, jwt_secret):
+    expired = issue_token(jwt_secret, subject=uuid4(), role="head", ttl=timedelta(minutes=-5))
+    forged = issue_token("another-secret-entirely-0123456789", subject=uuid4(), role="head")
+    for token, words in ((expired, "expired"), (forged, "Signature"), ("garbage", "not valid")):
+        async with client(shell, token) as http:
+            response = await http.post("/greetings", json={"text": "hi", "times": 1})
+        assert response.status_code == 401, token
+        assert words in response.json()["detail"]
+
+
+async def test_a_role_not_allowed_is_403_naming_the_roles(shell, token):
+    async with client(shell, token("attendant")) as http:
+        response = await http.post("/greetings", json={"text": "hi", "times": 1})
+    assert response.status_code == 403
+    assert response.json()["detail"] == (
+        "the attendant role may not do this (allowed: deputy, head)")
+
+
+async def test_bad_input_is_422_naming_each_field(shell, token):
+    async with client(shell, token("head")) as http:
+        response = await http.post("/greetings", json={"text": "", "times": 99})
+        not_json = await http.post("/greetings", content=b"{nope",
+                                   headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    body = response.json()
+    assert {e["field"] for e in body["errors"]} == {"text", "times"}
+    assert "times" in body["detail"]
+    assert not_json.status_code == 422
+
+
+async def test_a_conflict_is_409_with_its_details(shell, token):
+    async with client(shell, token("head")) as http:
+        response = await http.post("/greetings", json={"text": "taken", "times": 1})
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["code"], body["detail"], body["slot"]) == (
+        "conflict", "that greeting is taken", "10:00–11:00")
+
+
+async def test_oversized_bodies_are_413_and_store_nothing(shell, token, platform_database):
+    async with client(shell, token("head")) as http:
+        declared = await http.post("/greetings", json={"text": "x" * 10_000, "times": 1})
+
+        async def chunks():
+            for _ in range(10):
+                yield b"x" * 1000
+
+        streamed = await http.post("/greetings", content=chunks(),
+                                   headers={"content-type": "application/json"})
+    assert declared.status_code == 413
+    assert streamed.status_code == 413, streamed.text
+    async with platform_database.transaction() as session:
+        assert await session.scalar(
+            sa.text("SELECT count(*) FROM effects WHERE length(payload) > 1000")) == 0
+
+
+async def test_deeply_nested_json_is_a_4xx(shell, token):
+    deep = b"[" * 3000 + b"]" * 3000
+    async with client(shell, token("head")) as http:
+        response = await http.post("/greetings", content=deep,
+                                   headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500
+
+
+async def test_an_idempotency_key_replays_the_first_response_even_under_concurrency(
+    shell, token, platform_database
+):
+    head = token("head", subject=uuid4())
+    key = f"greet-{uuid4()}"
+    async with client(shell, head) as http:
+        responses = await asyncio.gather(*[
+            http.post("/greetings", json={"text": "hello", "times": 2},
+                      headers={"Idempotency-Key": key}) for _ in range(8)
+        ])
+        reused = await http.post("/greetings", json={"text": "other", "times": 1},
+                                 headers={"Idempotency-Key": key})
+    assert {r.status_code for r in responses} == {201, 200} or {r.status_code for r in
+                                                                 responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert reused.status_code == 422
+    assert "different request" in reused.json()["detail"]
+    async with platform_database.transaction() as session:
+        stored = await session.scalar(sa.text(
+            "SELECT count(*) FROM effects WHERE event_id = :e"), {"e": responses[0].json()["id"]})
+    assert stored == 1
+
+
+async def test_health_and_metrics(shell):
+    async with client(shell) as http:
+        ready = await http.get("/health/ready")
+        metrics = await http.get("/metrics")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"] == "up"
+    assert 'club_http_requests_total{method="POST",route="/greetings"' in metrics.text
+
+
+def test_secrets_have_no_defaults(monkeypatch):
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    with pytest.raises(ValueError, match="JWT secret is required"):
+        ServiceSettings(service_name="x", database_url="postgresql+asyncpg://x@h/d",
+                        kafka_bootstrap_servers="h:1")
+    with pytest.raises(ValueError, match="at least 32"):
+        ServiceSettings(service_name="x", database_url="postgresql+asyncpg://x@h/d",
+                        kafka_bootstrap_servers="h:1", jwt_secret="short",
+                        environment="production")
