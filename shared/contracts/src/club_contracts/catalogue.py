@@ -10,9 +10,8 @@ from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from club_contracts.base import Event, Money, StaffRole, UtcDatetime
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ServiceCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 ShortText = Annotated[str, Field(min_length=1, max_length=500)]

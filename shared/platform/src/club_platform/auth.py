@@ -17,10 +17,9 @@ from enum import StrEnum
 from uuid import UUID
 
 import jwt
+from club_platform.errors import Forbidden, Unauthorized
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
-from club_platform.errors import Forbidden, Unauthorized
 
 
 class Role(StrEnum):

@@ -24,7 +24,6 @@ from uuid import UUID, uuid4
 import yaml
 from aiokafka import AIOKafkaConsumer
 from club_contracts import topics as catalogue_topics
-
 from club_platform.consumer import REPLAY_HEADER
 from club_platform.envelope import PoisonMessage, decode
 from club_platform.kafka import (

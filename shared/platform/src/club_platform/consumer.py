@@ -41,18 +41,17 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from club_contracts import Event
+from club_platform.db import Database
+from club_platform.envelope import Envelope, PoisonMessage, decode, format_time
+from club_platform.inbox import first_delivery
+from club_platform.kafka import KafkaConnection, reliable_producer
+from club_platform.tracing import span
 from faststream import AckPolicy, Context
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 from prometheus_client import Counter, Histogram
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from club_platform.db import Database
-from club_platform.envelope import Envelope, PoisonMessage, decode, format_time
-from club_platform.inbox import first_delivery
-from club_platform.kafka import KafkaConnection, reliable_producer
-from club_platform.tracing import span
 
 log = logging.getLogger("club.consumer")
 

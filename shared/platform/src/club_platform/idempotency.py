@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from club_platform.auth import Principal
+from club_platform.db import idempotency_keys
+from club_platform.errors import Invalid
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from club_platform.auth import Principal
-from club_platform.db import idempotency_keys
-from club_platform.errors import Invalid
 
 MAX_KEY_LENGTH = 200
 

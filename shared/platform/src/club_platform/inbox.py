@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from club_platform.db import inbox
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from club_platform.db import inbox
 
 
 async def first_delivery(session: AsyncSession, consumer: str, event_id: UUID, topic: str) -> bool:

@@ -7,7 +7,6 @@ import logging
 import sys
 
 import structlog
-
 from club_platform.tracing import current_ids
 
 

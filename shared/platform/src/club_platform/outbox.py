@@ -25,14 +25,13 @@ import asyncpg
 import orjson
 from aiokafka.errors import KafkaError
 from club_contracts import Event
-from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from club_platform.db import OUTBOX_CHANNEL, OUTBOX_TABLE, asyncpg_dsn, outbox
 from club_platform.envelope import envelope_for
 from club_platform.kafka import KafkaConnection, reliable_producer
 from club_platform.tracing import current_traceparent
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("club.outbox")
 

@@ -13,15 +13,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from club_platform.clock import Clock, SystemClock
 from club_platform.consumer import ConsumerRunner, EventConsumer, is_outage
 from club_platform.db import Database
 from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics, kafka_reachable
 from club_platform.outbox import OutboxRelay
 from club_platform.settings import ServiceSettings
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("club.runtime")
 

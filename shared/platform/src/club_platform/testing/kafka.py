@@ -11,7 +11,6 @@ from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from club_contracts import Event
-
 from club_platform.envelope import Envelope, PoisonMessage, decode, encode, envelope_for
 from club_platform.kafka import KafkaConnection, partitions_of, reliable_producer
 

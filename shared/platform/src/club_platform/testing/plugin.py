@@ -20,7 +20,6 @@ from uuid import UUID, uuid4
 import pytest
 import pytest_asyncio
 from club_contracts import topics as catalogue_topics
-
 from club_platform.auth import Role, issue_token
 from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics
 from club_platform.testing.databases import DatabaseFactory
