@@ -21,18 +21,18 @@ infra:
 	@$(PYTHON) deploy/local/infra.py up
 
 up: install infra
-	@$(RUN) uv run --frozen python deploy/local/platform.py up
+	@$(RUN) uv run --frozen python deploy/local/services.py up
 
 down stop:
-	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/platform.py down; fi
+	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/services.py down; fi
 	@$(PYTHON) deploy/local/infra.py down
 
 status:
 	@$(PYTHON) deploy/local/infra.py status; \
-	 if [ -x .venv/bin/python ]; then uv run --frozen python deploy/local/platform.py status; fi
+	 if [ -x .venv/bin/python ]; then uv run --frozen python deploy/local/services.py status; fi
 
 wipe:
-	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/platform.py down; fi
+	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/services.py down; fi
 	@$(PYTHON) deploy/local/infra.py wipe
 
 test: install infra
