@@ -17,10 +17,11 @@ install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	@uv sync --frozen --quiet
 
-infra:
+infra: install
 	@$(PYTHON) deploy/local/infra.py up
+	@$(RUN) uv run --frozen club kafka-access apply
 
-up: install infra
+up: infra
 	@$(RUN) uv run --frozen python deploy/local/services.py up
 
 down stop:
@@ -35,10 +36,10 @@ wipe:
 	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/services.py down; fi
 	@$(PYTHON) deploy/local/infra.py wipe
 
-test: install infra
+test: infra
 	@$(RUN) uv run --frozen pytest $(PYTEST_ARGS)
 
-bench: install infra
+bench: infra
 	@$(RUN) uv run --frozen python -m tests.benchmarks $(BENCH_ARGS)
 
 lint: install

@@ -113,7 +113,7 @@ async def runner_once(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
 
     runner = ConsumerRunner(consumer, database, kafka, group_id=group)
     await runner.start()
-    while not (runner._subscriber.consumer and runner._subscriber.consumer.assignment()):  # noqa: SLF001
+    while not (runner._subscriber.consumer and runner._subscriber.consumer.assignment()):
         await asyncio.sleep(0.005)
     started = time.perf_counter()
     async with database.engine.connect() as connection:
