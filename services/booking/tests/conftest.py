@@ -84,7 +84,7 @@ class Club:
     """The test's view of the club: clients per role, and resources and services made fresh
     for each test through the public API."""
 
-    def __init__(self, url: str, token: Callable[..., str], clock: FixedClock, app) -> None:  # noqa: ANN001
+    def __init__(self, url: str, token: Callable[..., str], clock: FixedClock, app) -> None:
         self.url = url
         self._token = token
         self.clock = clock
@@ -93,7 +93,7 @@ class Club:
         self.attendant_id = uuid4()
 
     @property
-    def runtime(self):  # noqa: ANN201
+    def runtime(self):
         return self.app.state.runtime
 
     def as_role(self, role: Role | str, subject: UUID | None = None) -> httpx.AsyncClient:
@@ -141,7 +141,7 @@ class Club:
 
     async def book(self, resource: dict, service: dict, starts_at: datetime, *,
                    customer_id: UUID | None = None, party_size: int = 1,
-                   expect: int = 201, **extra) -> dict:  # noqa: ANN003
+                   expect: int = 201, **extra) -> dict:
         """A member books online for themselves (a fresh member unless `customer_id`)."""
         customer_id = customer_id or uuid4()
         body = {"resource_id": resource["id"], "service_code": service["code"],
@@ -153,7 +153,7 @@ class Club:
 
     async def book_offline(self, resource: dict, service: dict, starts_at: datetime, *,
                            customer_id: UUID | None = None, via: str = "phone",
-                           expect: int = 201, **extra) -> dict:  # noqa: ANN003
+                           expect: int = 201, **extra) -> dict:
         body = {"resource_id": resource["id"], "service_code": service["code"],
                 "starts_at": starts_at.isoformat(), "customer_id": str(customer_id or uuid4()),
                 "offline_channel": via, **extra}

@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from club_platform.auth import STAFF_ROLES, Principal, Role, require_roles
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from club_booking import services
 from club_booking.domain.calendar import WEEKDAYS, OpeningInterval, check_week, parse_clock
@@ -33,10 +33,28 @@ Staff = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
 Booker = Annotated[Principal, Depends(require_roles(*BOOKING_STAFF, Role.MEMBER))]
 Anyone = Annotated[Principal, Depends(require_roles(*EVERYONE))]
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Printable text: PostgreSQL refuses NUL, and control characters have no place in a name.
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Kind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$",
                             description="a resource type: room, table, court, treatment_room, …")]
-ServiceCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+SERVICE_CODE = r"^[A-Za-z0-9_.-]+$"  # as the contract's ServiceCode
+ServiceCode = Annotated[str, Field(min_length=1, max_length=64, pattern=SERVICE_CODE)]
+ServiceCodeParam = Annotated[str, Query(min_length=1, max_length=64, pattern=SERVICE_CODE)]
+ServiceCodePath = Annotated[str, Path(min_length=1, max_length=64, pattern=SERVICE_CODE)]
+KindParam = Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+# Times and dates the club can reason about: far-off years only overflow the arithmetic.
+EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
+
+
+def _sane_time(moment: datetime) -> datetime:
+    if not EARLIEST <= moment.date() <= LATEST:
+        raise ValueError(f"must be between {EARLIEST} and {LATEST}")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_sane_time)]
+LocalDate = Annotated[date, Query(alias="date", ge=EARLIEST, le=LATEST,
+                                  description="a date in the club's time zone, YYYY-MM-DD")]
 Clock = Annotated[str, Field(pattern=r"^\d{2}:\d{2}$", examples=["09:00", "24:00"])]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key",
                                                description="repeat a request safely")]
@@ -113,8 +131,8 @@ class ResourceOut(BaseModel):
 
 
 class ClosureIn(_In):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     reason: Name
 
 
@@ -177,8 +195,8 @@ class AvailabilityOut(BaseModel):
 class BookingIn(_In):
     resource_id: UUID
     service_code: ServiceCode
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime | None = Field(
+    starts_at: Moment
+    ends_at: Moment | None = Field(
         default=None, description="defaults to starts_at plus the service's duration")
     party_size: int = Field(default=1, ge=1, le=1000)
     staff_id: UUID | None = Field(default=None, description="a preferred staff member")
@@ -189,8 +207,8 @@ class BookingIn(_In):
 
 
 class RescheduleIn(_In):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime | None = Field(default=None,
+    starts_at: Moment
+    ends_at: Moment | None = Field(default=None,
                                           description="defaults to keeping the length")
     resource_id: UUID | None = Field(default=None, description="move to another resource")
 
@@ -268,7 +286,7 @@ async def create_resource(body: ResourceIn, principal: Manager, request: Request
 
 
 @catalogue.get("/resources", response_model=list[ResourceOut], tags=["resources"])
-async def list_resources(_: Anyone, request: Request, kind: Kind | None = None) -> list[dict]:
+async def list_resources(_: Anyone, request: Request, kind: KindParam = None) -> list[dict]:
     return await services.list_resources(request.app.state.runtime, kind=kind)
 
 
@@ -326,8 +344,7 @@ async def remove_closure(resource_id: UUID, closure_id: UUID, _: Manager,
                tags=["front desk"],
                summary="The resource's day for the front desk: hours, closures, bookings")
 async def day_sheet(resource_id: UUID, _: DeskStaff, request: Request,
-                    day: Annotated[date, Query(alias="date",
-                                               description="a local date, YYYY-MM-DD")]) -> dict:
+                    day: LocalDate) -> dict:
     return await services.day_sheet(request.app.state.runtime, resource_id, day)
 
 
@@ -352,13 +369,14 @@ async def list_services(_: Anyone, request: Request) -> list[dict]:
 
 @catalogue.get("/services/{code}", response_model=ServiceOut, tags=["services"],
                responses={404: {"description": "no such service"}})
-async def get_service(code: str, _: Anyone, request: Request) -> dict:
+async def get_service(code: ServiceCodePath, _: Anyone, request: Request) -> dict:
     return await services.get_service(request.app.state.runtime, code)
 
 
 @catalogue.patch("/services/{code}", response_model=ServiceOut, tags=["services"],
                  summary="Change a service; bookings already made keep their times")
-async def update_service(code: str, body: ServiceChange, _: Manager, request: Request) -> dict:
+async def update_service(code: ServiceCodePath, body: ServiceChange, _: Manager,
+                         request: Request) -> dict:
     changes = body.model_dump(exclude_none=True)
     if "resource_kinds" in changes:
         changes["resource_kinds"] = sorted(set(changes["resource_kinds"]))
@@ -372,9 +390,8 @@ booking = APIRouter(responses=PROBLEMS, tags=["bookings"])
 
 @booking.get("/availability", response_model=AvailabilityOut,
              summary="Free slots of a service on a date (club local time)")
-async def availability(principal: Anyone, request: Request, service_code: ServiceCode,
-                       day: Annotated[date, Query(alias="date",
-                                                  description="a local date, YYYY-MM-DD")],
+async def availability(principal: Anyone, request: Request, service_code: ServiceCodeParam,
+                       day: LocalDate,
                        party_size: Annotated[int, Query(ge=1, le=1000)] = 1,
                        resource_id: UUID | None = None) -> dict:
     return await services.availability(request.app.state.runtime, principal,
@@ -401,8 +418,8 @@ async def list_bookings(
     customer_id: UUID | None = None,
     resource_id: UUID | None = None,
     status: Status | None = None,
-    starts_from: AwareDatetime | None = None,
-    starts_before: AwareDatetime | None = None,
+    starts_from: Moment | None = None,
+    starts_before: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict]:
     return await services.list_bookings(
         request.app.state.runtime, principal, customer_id=customer_id, resource_id=resource_id,

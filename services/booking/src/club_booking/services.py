@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -552,10 +552,15 @@ async def _double_booking(session: AsyncSession, resource: Resource, held: Span,
         f"{buffers}); your booking would hold it "
         f"{local_span_text(held, zone)}",
         conflicting_slot={"resource_id": str(resource.id),
-                          "starts_at": slot.start.isoformat(), "ends_at": slot.end.isoformat(),
-                          "held_from": held_by.start.isoformat(),
-                          "held_until": held_by.end.isoformat()},
+                          "starts_at": _utc_text(slot.start), "ends_at": _utc_text(slot.end),
+                          "held_from": _utc_text(held_by.start),
+                          "held_until": _utc_text(held_by.end)},
     )
+
+
+def _utc_text(moment: datetime) -> str:
+    """RFC 3339 in UTC, as every other time in the API reads."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 async def create_booking(runtime: ServiceRuntime, principal: Principal, *, resource_id: UUID,
