@@ -107,25 +107,34 @@ async def test_rescheduling_onto_a_taken_slot_is_refused_and_changes_nothing(clu
     assert datetime.fromisoformat(nudged.json()["starts_at"]) == club.at(2, "16:30")
 
 
-async def test_the_database_itself_refuses_an_overlap_that_bypasses_the_service(
+INSERT_OVERLAPPING = """
+    INSERT INTO bookings (id, resource_id, service_code, customer_id, channel, offline_channel,
+        party_size, starts_at, ends_at, held_from, held_until, status, created_by, created_at,
+        updated_at)
+    SELECT $1, resource_id, service_code, $2, 'offline', 'desk', 1,
+           starts_at + interval '30 minutes', ends_at + interval '30 minutes',
+           starts_at + interval '30 minutes', ends_at + interval '30 minutes',
+           'booked', $2, now(), now()
+    FROM bookings WHERE id = $3"""
+
+
+async def test_the_database_itself_refuses_an_overlap_and_only_a_cancellation_frees_a_slot(
         club, booking_database):
-    """The guarantee holds for any writer: a second replica, a script, a migration."""
+    """The guarantee holds for any writer (a second replica, a script, a migration): a
+    booking that is booked, fulfilled or a no-show holds its slot; a cancelled one does not."""
     court = await club.resource()
     tennis = await club.service()
     booked = await club.book(court, tennis, club.at(3, "10:00"))
     conn = await asyncpg.connect(asyncpg_dsn(booking_database))
     try:
-        with pytest.raises(asyncpg.ExclusionViolationError) as refused:
-            await conn.execute(
-                """INSERT INTO bookings (id, resource_id, service_code, customer_id, channel,
-                       offline_channel, party_size, starts_at, ends_at, held_from, held_until,
-                       status, created_by, created_at, updated_at)
-                   SELECT $1, resource_id, service_code, $2, 'offline', 'desk', 1,
-                          starts_at + interval '30 minutes', ends_at + interval '30 minutes',
-                          starts_at + interval '30 minutes', ends_at + interval '30 minutes',
-                          'booked', $2, now(), now()
-                   FROM bookings WHERE id = $3""",
-                uuid4(), uuid4(), UUID(booked["id"]))
-        assert refused.value.constraint_name == "bookings_no_double_booking"
+        for status in ("booked", "fulfilled", "no_show"):
+            await conn.execute("UPDATE bookings SET status = $1 WHERE id = $2", status,
+                               UUID(booked["id"]))
+            with pytest.raises(asyncpg.ExclusionViolationError) as refused:
+                await conn.execute(INSERT_OVERLAPPING, uuid4(), uuid4(), UUID(booked["id"]))
+            assert refused.value.constraint_name == "bookings_no_double_booking"
+        await conn.execute("UPDATE bookings SET status = 'cancelled' WHERE id = $1",
+                           UUID(booked["id"]))
+        await conn.execute(INSERT_OVERLAPPING, uuid4(), uuid4(), UUID(booked["id"]))
     finally:
         await conn.close()
