@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 
 def today(now: datetime, zone: tzinfo) -> date:
@@ -10,7 +10,8 @@ def today(now: datetime, zone: tzinfo) -> date:
 
 
 def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
-    """[start, end) of `day` in `zone`, as aware datetimes (23 or 25 hours across DST)."""
-    start = datetime.combine(day, time.min, tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    """[start, end) of `day` in `zone`, as UTC instants (23 or 25 hours apart across a clock
+    change; arithmetic on datetimes of one zone would ignore the change)."""
+    start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
     return start, end
