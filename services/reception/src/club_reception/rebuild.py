@@ -43,12 +43,7 @@ async def rewind_group(kafka: KafkaConnection, group_id: str, topics: Sequence[s
                               enable_auto_commit=False)
     await client.start()
     try:
-        partitions = []
-        for topic in topics:
-            found = client.partitions_for_topic(topic)
-            if not found:
-                raise SystemExit(f"topic {topic} does not exist on {kafka.bootstrap_servers}")
-            partitions += [TopicPartition(topic, p) for p in sorted(found)]
+        partitions = await partitions_of(client, topics)
         client.assign(list(to) if to is not None else partitions)
         if to is None:
             to = await client.beginning_offsets(partitions)
@@ -60,6 +55,22 @@ async def rewind_group(kafka: KafkaConnection, group_id: str, topics: Sequence[s
         return dict(to)
     finally:
         await client.stop()
+
+
+async def partitions_of(client: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    partitions = []
+    for topic in topics:
+        for _ in range(20):
+            found = client.partitions_for_topic(topic)
+            if found:
+                break
+            # A fresh client knows no topic yet; aiokafka has no public way to ask.
+            await client._client.force_metadata_update()
+            await asyncio.sleep(0.1)
+        else:
+            raise SystemExit(f"topic {topic} does not exist")
+        partitions += [TopicPartition(topic, p) for p in sorted(found)]
+    return partitions
 
 
 async def rebuild_expected_arrivals(settings: ReceptionSettings) -> int:
