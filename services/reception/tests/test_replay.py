@@ -23,7 +23,8 @@ ROWS = "SELECT * FROM expected_arrivals WHERE booking_id = ANY(:ids) ORDER BY bo
 
 
 def _story(desk, index: int) -> list:
-    """A booking's events: created, rescheduled twice, and every third one cancelled."""
+    """A booking's events: created, rescheduled twice, every third one cancelled, and one
+    cancelled by an event that names the wrong customer."""
     booking = desk.booking(starts_in=timedelta(hours=index + 1))
     now = desk.clock.now()
     events = [booking]
@@ -39,6 +40,10 @@ def _story(desk, index: int) -> list:
         events.append(BookingCancelled(
             booking_id=booking.booking_id, customer_id=booking.customer_id, reason="ill",
             late=True, cancelled_by=uuid4(), cancelled_at=now))
+    if index == 1:  # an upstream fault: a cancellation naming another customer
+        events.append(BookingCancelled(
+            booking_id=booking.booking_id, customer_id=uuid4(), reason="?", late=False,
+            cancelled_by=uuid4(), cancelled_at=now))
     return events
 
 
@@ -70,7 +75,8 @@ async def test_rebuilding_the_expected_arrivals_from_the_topics(desk, kafka_conn
     await wait_for(lambda: _all_final(desk, stories), timeout=30, what="live projection")
     live = await desk.rows(ROWS, ids=ids)
     assert len(live) == 6
-    assert sum(r["cancelled_at"] is not None for r in live) == 2
+    assert sum(r["cancelled_at"] is not None for r in live) == 3
+    assert [r["booking_id"] for r in live if r["customer_disputed"]] == [ids[1]]
 
     # The rebuild: empty the projection, forget the booking events in the inbox, read the
     # booking topics again with a fresh group.
@@ -97,6 +103,8 @@ async def _all_final(desk, stories) -> bool:
         if row is None or row["booked_at"] is None or row["starts_at"] != newest.starts_at:
             return False
         if isinstance(story[-1], BookingCancelled) and row["cancelled_at"] is None:
+            return False
+        if row["customer_id"] != story[0].customer_id:
             return False
     return True
 

@@ -131,6 +131,8 @@ def upgrade() -> None:
         sa.Column("scheduled_at", Time, nullable=True),
         sa.Column("cancelled_at", Time, nullable=True),
         sa.Column("cancelled_late", sa.Boolean(), nullable=True),
+        sa.Column("customer_disputed", sa.Boolean(), server_default=sa.text("false"),
+                  nullable=False),
     )
     op.create_index("expected_arrivals_starts_at", "expected_arrivals", ["starts_at"])
 

@@ -201,6 +201,8 @@ class Arrival(_Out):
     ends_at: dt.datetime | None
     cancelled_at: dt.datetime | None
     cancelled_late: bool | None
+    customer_disputed: bool = Field(description="The booking's events named different "
+                                                "customers; it is not checked in.")
     status: Literal["expected", "checked_in", "completed", "cancelled"]
     visit_id: UUID | None
 

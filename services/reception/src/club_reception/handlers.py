@@ -12,6 +12,7 @@ that overtake each other across topics change nothing, and a replay rebuilds the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from uuid import UUID
 
@@ -24,7 +25,7 @@ from club_contracts import (
     StaffHired,
     StaffOffboarded,
 )
-from club_platform.consumer import EventConsumer, Unprocessable
+from club_platform.consumer import EventConsumer
 from club_platform.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,15 +34,17 @@ from club_reception.domain import arrivals
 from club_reception.domain.arrivals import ExpectedArrival
 
 consumer = EventConsumer("reception")
+log = logging.getLogger("club.reception")
 
 
 async def _merge(session: AsyncSession, booking_id: UUID,
                  merge: Callable[[ExpectedArrival | None], ExpectedArrival]) -> None:
-    try:
-        await services.merge_arrival(session, booking_id, merge)
-    except arrivals.ContradictoryEvent as e:
-        # Retrying cannot reconcile two facts that never change: a person must look.
-        raise Unprocessable(str(e)) from e
+    before, after = await services.merge_arrival(session, booking_id, merge)
+    if after.customer_disputed and not (before and before.customer_disputed):
+        # Kept and flagged rather than dead-lettered, so that the table stays a function of
+        # the events (see domain/arrivals.py); the desk refuses to check it in.
+        log.warning("booking %s: events name different customers; check-in is refused until "
+                    "the booking office sorts it out", booking_id)
 
 
 @consumer.handles(BookingCreated)

@@ -2,6 +2,7 @@
 
     set -a && . ./.env.local && set +a       # or the RECEPTION_* variables of the deployment
     python -m club_reception.rebuild          # with every reception replica stopped
+    python -m club_reception.rebuild --forget-only   # only step 2, for a fresh group instead
 
 1. The service's consumer group is rewound to the beginning of `booking.created`,
    `booking.rescheduled` and `booking.cancelled` (its place on the staff and customer topics
@@ -18,6 +19,7 @@ Visits keep their booking ids: they are reception's own records, not part of the
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from collections.abc import Mapping, Sequence
@@ -73,26 +75,36 @@ async def partitions_of(client: AIOKafkaConsumer, topics: Sequence[str]) -> list
     return partitions
 
 
-async def rebuild_expected_arrivals(settings: ReceptionSettings) -> int:
+async def rebuild_expected_arrivals(settings: ReceptionSettings, *,
+                                    rewind: bool = True) -> int:
     kafka = KafkaConnection.from_settings(settings)
     database = Database(settings.database_url.get_secret_value(),
                         application_name="club-reception-rebuild")
     try:
-        await rewind_group(kafka, settings.group_id, BOOKING_TOPICS)
+        if rewind:
+            await rewind_group(kafka, settings.group_id, BOOKING_TOPICS)
         async with database.transaction() as session:
             return await forget_expected_arrivals(session, consumer.name)
     finally:
         await database.dispose()
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m club_reception.rebuild",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--forget-only", action="store_true",
+                        help="empty the table and the inbox rows, but leave the group where it "
+                             "is (start the service with a new RECEPTION_CONSUMER_GROUP)")
+    args = parser.parse_args(argv)
     settings = ReceptionSettings()
     try:
-        forgotten = asyncio.run(rebuild_expected_arrivals(settings))
+        forgotten = asyncio.run(rebuild_expected_arrivals(settings,
+                                                          rewind=not args.forget_only))
     except GroupInUse as e:
         sys.exit(str(e))
-    print(f"group {settings.group_id} rewound on {', '.join(BOOKING_TOPICS)}; "
-          f"{forgotten} expected arrivals forgotten. Start the service to rebuild them.")
+    if not args.forget_only:
+        print(f"group {settings.group_id} rewound on {', '.join(BOOKING_TOPICS)}")
+    print(f"{forgotten} expected arrivals forgotten; start the service to rebuild them")
 
 
 if __name__ == "__main__":

@@ -160,6 +160,8 @@ expected_arrivals = sa.Table(
     # The tombstone.
     sa.Column("cancelled_at", Time, nullable=True),
     sa.Column("cancelled_late", sa.Boolean, nullable=True),
+    # Events about this booking named different customers (see domain/arrivals.py).
+    sa.Column("customer_disputed", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 sa.Index("expected_arrivals_starts_at", expected_arrivals.c.starts_at)
 

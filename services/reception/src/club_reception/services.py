@@ -52,9 +52,9 @@ def _plain(row: sa.Row | None) -> dict[str, Any] | None:
     return dict(row._mapping) if row is not None else None
 
 
-async def _insert_once(session: AsyncSession, statement: sa.Insert,
-                       clash: Callable[[], Exception]) -> None:
-    """Insert in a savepoint, so that losing a race on a unique index becomes a 4xx."""
+async def _write_once(session: AsyncSession, statement: sa.Executable,
+                      clash: Callable[[], Exception]) -> None:
+    """Write in a savepoint, so that losing a race on a unique index becomes a 4xx."""
     try:
         async with session.begin_nested():
             await session.execute(statement)
@@ -70,7 +70,7 @@ async def create_location(session: AsyncSession, *, name: str, kind: str,
     row = {"location_id": uuid4(), "name": name.strip(), "kind": kind, "capacity": capacity,
            "active": True, "created_at": now, "updated_at": now}
     await _ensure_name_free(session, row["name"])
-    await _insert_once(session, sa.insert(locations).values(**row),
+    await _write_once(session, sa.insert(locations).values(**row),
                        lambda: Conflict(f"a location named {row['name']!r} already exists"))
     return row
 
@@ -92,9 +92,11 @@ async def change_location(session: AsyncSession, location_id: UUID, changes: dic
         changes["name"] = changes["name"].strip()
         await _ensure_name_free(session, changes["name"], other_than=location_id)
     if changes:
-        await session.execute(sa.update(locations)
-                              .where(locations.c.location_id == location_id)
-                              .values(**changes, updated_at=now))
+        await _write_once(session, sa.update(locations)
+                          .where(locations.c.location_id == location_id)
+                          .values(**changes, updated_at=now),
+                          lambda: Conflict(f"a location named {changes['name']!r} already "
+                                           "exists"))
     return {**current, **changes, "updated_at": now if changes else current["updated_at"]}
 
 
@@ -241,7 +243,7 @@ def _arrival_from(row: sa.Row) -> ExpectedArrival:
         booking_id=row.booking_id, customer_id=row.customer_id, service_code=row.service_code,
         channel=row.channel, party_size=row.party_size, staff_id=row.staff_id,
         booked_at=row.booked_at, schedule=schedule, cancelled_at=row.cancelled_at,
-        cancelled_late=row.cancelled_late,
+        cancelled_late=row.cancelled_late, customer_disputed=row.customer_disputed,
     )
 
 
@@ -257,6 +259,7 @@ def _arrival_values(arrival: ExpectedArrival) -> dict:
         "ends_at": schedule.ends_at if schedule else None,
         "scheduled_at": schedule.stamped_at if schedule else None,
         "cancelled_at": arrival.cancelled_at, "cancelled_late": arrival.cancelled_late,
+        "customer_disputed": arrival.customer_disputed,
     }
 
 
@@ -270,14 +273,15 @@ async def load_arrival(session: AsyncSession, booking_id: UUID, *,
 
 
 async def merge_arrival(session: AsyncSession, booking_id: UUID,
-                        merge: Callable[[ExpectedArrival | None], ExpectedArrival]) -> None:
-    """Apply one booking event's merge (domain/arrivals.py) to the stored row. Two replicas
-    inserting the same new booking meet at the primary key; the loser is retried by the
-    consumer runner and then merges into the winner's row."""
+                        merge: Callable[[ExpectedArrival | None], ExpectedArrival]
+                        ) -> tuple[ExpectedArrival | None, ExpectedArrival]:
+    """Apply one booking event's merge (domain/arrivals.py) to the stored row; returns the
+    row before and after. Two replicas inserting the same new booking meet at the primary
+    key; the loser is retried by the consumer runner and then merges into the winner's row."""
     current = await load_arrival(session, booking_id, lock=True)
     merged = merge(current)
     if merged == current:
-        return
+        return current, merged
     values = _arrival_values(merged)
     if current is None:
         await session.execute(sa.insert(expected_arrivals).values(**values))
@@ -285,6 +289,7 @@ async def merge_arrival(session: AsyncSession, booking_id: UUID,
         await session.execute(sa.update(expected_arrivals)
                               .where(expected_arrivals.c.booking_id == booking_id)
                               .values(**values))
+    return current, merged
 
 
 def _arrival_view(row: sa.Row) -> dict:
@@ -398,7 +403,7 @@ async def _check_in(session: AsyncSession, *, customer_id: UUID, booking_id: UUI
              "walk_in": booking_id is None, "party_size": party_size,
              "location_id": location_id, "host_staff_id": host_staff_id,
              "checked_in_at": now, "checked_in_by": by}
-    await _insert_once(session, sa.insert(visits).values(**visit), lambda: AlreadyCheckedIn(
+    await _write_once(session, sa.insert(visits).values(**visit), lambda: AlreadyCheckedIn(
         f"customer {customer_id} or booking {booking_id} was checked in at the same moment "
         "by another desk"))
     await publish(session, VisitCheckedIn(

@@ -101,11 +101,36 @@ def test_two_cancellations_keep_the_first():
     assert replay([second, first]).cancelled_late is False
 
 
-def test_events_naming_another_customer_are_refused():
-    arrival = replay([created()])
-    with pytest.raises(arrivals.ContradictoryEvent, match="belongs to customer"):
-        arrivals.booking_cancelled(arrival, booking_id=BOOKING, customer_id=uuid4(), late=False,
-                                   cancelled_at=T0)
+def test_events_naming_another_customer_dispute_the_booking_in_every_order():
+    impostor, other = uuid4(), uuid4()
+    odd_cancel = lambda a: arrivals.booking_cancelled(  # noqa: E731
+        a, booking_id=BOOKING, customer_id=impostor, late=False, cancelled_at=T0)
+    odd_move = lambda a: arrivals.booking_rescheduled(  # noqa: E731
+        a, booking_id=BOOKING, customer_id=other, resource_id=ROOM_B,
+        starts_at=T0 + timedelta(days=2), ends_at=T0 + timedelta(days=2, hours=1),
+        rescheduled_at=T0 + timedelta(hours=1))
+    events = [created(), odd_cancel, odd_move]
+    results = {replay(order) for order in itertools.permutations(events)}
+    assert len(results) == 1
+    (arrival,) = results
+    assert arrival.customer_id == CUSTOMER  # `created` names the customer
+    assert arrival.customer_disputed
+    # Without `created`, the choice is still the same in every order.
+    assert len({replay(order) for order in itertools.permutations([odd_cancel, odd_move])}) == 1
+
+
+def test_events_agreeing_on_the_customer_are_not_disputed():
+    assert not replay([cancelled(T0), created(), rescheduled(T0, T0)]).customer_disputed
+
+
+def test_a_disputed_booking_is_not_checked_in():
+    arrival = arrivals.booking_rescheduled(
+        replay([created()]), booking_id=BOOKING, customer_id=uuid4(), resource_id=ROOM_A,
+        starts_at=T0 + timedelta(days=1), ends_at=T0 + timedelta(days=1, hours=1),
+        rescheduled_at=T0 + timedelta(minutes=1))
+    with pytest.raises(BookingNotExpected) as refused:
+        arrivals.ensure_can_check_in(arrival, BOOKING, T0 + timedelta(days=1), timedelta(hours=2))
+    assert refused.value.extra["reason"] == "disputed"
 
 
 @pytest.mark.parametrize(("events", "now", "reason"), [

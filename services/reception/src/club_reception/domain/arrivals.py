@@ -14,6 +14,11 @@ yields the same row. That is also what makes the table rebuildable from the topi
   converges.
 - A cancellation is a tombstone: once cancelled, always cancelled; a `created` that arrives
   after its `cancelled` fills the row in but cannot make it expected again.
+- The customer comes from `created` (the others repeat it). Should events about one booking
+  name different customers (a fault upstream), the booking is marked `customer_disputed`
+  — true exactly when two customers were seen, in whatever order — and is not checked in.
+  Dead-lettering the odd event out instead would depend on which one came first, and a
+  replay would then disagree with the live table.
 """
 
 from __future__ import annotations
@@ -23,10 +28,6 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from club_reception.domain.errors import BookingNotExpected
-
-
-class ContradictoryEvent(Exception):
-    """Two events about one booking disagree on a fact that never changes (its customer)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class ExpectedArrival:
     schedule: Schedule | None = None
     cancelled_at: datetime | None = None
     cancelled_late: bool | None = None
+    customer_disputed: bool = False
 
     @property
     def cancelled(self) -> bool:
@@ -68,12 +70,20 @@ class ExpectedArrival:
         return not self.cancelled and self.schedule is not None
 
 
-def _same_customer(arrival: ExpectedArrival | None, customer_id: UUID) -> None:
-    if arrival is not None and arrival.customer_id != customer_id:
-        raise ContradictoryEvent(
-            f"booking {arrival.booking_id} belongs to customer {arrival.customer_id}, "
-            f"but an event names customer {customer_id}"
-        )
+def _with_customer(arrival: ExpectedArrival | None, booking_id: UUID, customer_id: UUID, *,
+                   from_created: bool) -> ExpectedArrival:
+    """The booking's customer: `created`'s, else (until it comes) the least id seen, so the
+    choice does not depend on the order; disputed once two different customers were seen."""
+    if arrival is None:
+        return ExpectedArrival(booking_id=booking_id, customer_id=customer_id)
+    disputed = arrival.customer_disputed or arrival.customer_id != customer_id
+    if from_created and arrival.booked_at is None:
+        chosen = customer_id
+    elif from_created or arrival.booked_at is None:
+        chosen = min(arrival.customer_id, customer_id)
+    else:
+        chosen = arrival.customer_id
+    return replace(arrival, customer_id=chosen, customer_disputed=disputed)
 
 
 def _with_schedule(arrival: ExpectedArrival, schedule: Schedule) -> ExpectedArrival:
@@ -86,8 +96,7 @@ def booking_created(arrival: ExpectedArrival | None, *, booking_id: UUID, custom
                     service_code: str, channel: str, party_size: int, staff_id: UUID | None,
                     resource_id: UUID, starts_at: datetime, ends_at: datetime,
                     created_at: datetime) -> ExpectedArrival:
-    _same_customer(arrival, customer_id)
-    arrival = arrival or ExpectedArrival(booking_id=booking_id, customer_id=customer_id)
+    arrival = _with_customer(arrival, booking_id, customer_id, from_created=True)
     if arrival.booked_at is None:
         arrival = replace(arrival, service_code=service_code, channel=channel,
                           party_size=party_size, staff_id=staff_id, booked_at=created_at)
@@ -97,15 +106,13 @@ def booking_created(arrival: ExpectedArrival | None, *, booking_id: UUID, custom
 def booking_rescheduled(arrival: ExpectedArrival | None, *, booking_id: UUID,
                         customer_id: UUID, resource_id: UUID, starts_at: datetime,
                         ends_at: datetime, rescheduled_at: datetime) -> ExpectedArrival:
-    _same_customer(arrival, customer_id)
-    arrival = arrival or ExpectedArrival(booking_id=booking_id, customer_id=customer_id)
+    arrival = _with_customer(arrival, booking_id, customer_id, from_created=False)
     return _with_schedule(arrival, Schedule(resource_id, starts_at, ends_at, rescheduled_at))
 
 
 def booking_cancelled(arrival: ExpectedArrival | None, *, booking_id: UUID, customer_id: UUID,
                       late: bool, cancelled_at: datetime) -> ExpectedArrival:
-    _same_customer(arrival, customer_id)
-    arrival = arrival or ExpectedArrival(booking_id=booking_id, customer_id=customer_id)
+    arrival = _with_customer(arrival, booking_id, customer_id, from_created=False)
     if arrival.cancelled_at is None or cancelled_at < arrival.cancelled_at:
         return replace(arrival, cancelled_at=cancelled_at, cancelled_late=late)
     if cancelled_at == arrival.cancelled_at and late and not arrival.cancelled_late:
@@ -125,6 +132,11 @@ def ensure_can_check_in(arrival: ExpectedArrival | None, booking_id: UUID, now: 
         raise BookingNotExpected(
             f"booking {booking_id} was cancelled at {arrival.cancelled_at.isoformat()}",
             booking_id=str(booking_id), reason="cancelled")
+    if arrival.customer_disputed:
+        raise BookingNotExpected(
+            f"booking {booking_id}: the booking office's events name more than one customer; "
+            "check the booking with them, or receive the customer as a walk-in",
+            booking_id=str(booking_id), reason="disputed")
     if arrival.schedule is None:
         raise BookingNotExpected(
             f"booking {booking_id} is not expected: its time is not known yet",
