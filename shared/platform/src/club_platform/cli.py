@@ -81,6 +81,11 @@ async def read_topic(conn: KafkaConnection, topic: str, *, from_beginning: bool,
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
+        for _ in range(20):  # a fresh client has no topic metadata until it asks for it
+            if partitions:
+                break
+            await consumer._client.force_metadata_update()  # aiokafka has no public way
+            partitions = consumer.partitions_for_topic(topic) or set()
         if not partitions:
             raise SystemExit(f"topic {topic} does not exist")
         consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
