@@ -4,6 +4,7 @@ its topic lists both services and both staff (R1 §3.1–3.4)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from uuid import UUID
 
@@ -104,6 +105,23 @@ async def test_a_booking_is_checked_in_once(desk, staffed):
     assert again.status_code == 409
     assert again.json()["code"] == "already_checked_in"
     assert visit["visit_id"] in again.json()["detail"]
+
+
+async def test_two_desks_checking_in_one_booking_at_once_make_one_visit(desk, staffed):
+    location_id, ana, bo = staffed
+    booking = await desk.expect()
+
+    async def check_in(host):
+        async with desk.as_role("attendant") as http:
+            return await http.post("/visits/check-in", json={
+                "booking_id": str(booking.booking_id), "location_id": str(location_id),
+                "host_staff_id": str(host)})
+
+    answers = await asyncio.gather(*(check_in(host) for host in (ana, bo, ana, bo)))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    rows = await desk.rows("SELECT visit_id FROM visits WHERE booking_id = :b",
+                           b=booking.booking_id)
+    assert len(rows) == 1
 
 
 async def test_check_in_with_an_idempotency_key_happens_once(desk, staffed, kafka_tap):

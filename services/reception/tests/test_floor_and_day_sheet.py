@@ -3,7 +3,7 @@ visits, incidents): staff-only views. Members see only their own visits, without
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from uuid import uuid4
 
 from club_contracts import CustomerErased
@@ -50,29 +50,39 @@ async def test_the_day_sheet_lists_arrivals_visits_and_incidents(desk, staffed):
         incident = (await http.post("/incidents", json={
             "category": "facility", "severity": "medium", "location_id": str(location_id),
             "description": "air conditioning is loud"})).json()
-        day = visit["checked_in_at"][:10]
-        sheet = await http.get("/day-sheet", params={"date": day})
-        empty = await http.get("/day-sheet", params={"date": "2001-01-01"})
-    assert sheet.status_code == 200, sheet.text
-    body = sheet.json()
-    assert body["date"] == day and body["timezone"] == "UTC"
-    arrivals = {a["booking_id"]: a for a in body["arrivals"]}
-    if waiting.starts_at.date() == date.fromisoformat(day):
-        assert arrivals[str(waiting.booking_id)]["status"] == "expected"
-    if came.starts_at.date() == date.fromisoformat(day):
-        assert arrivals[str(came.booking_id)]["status"] == "checked_in"
-        assert arrivals[str(came.booking_id)]["visit_id"] == visit["visit_id"]
-    visits = {v["visit_id"]: v for v in body["visits"]}
+
+        async def sheet_of(day: str) -> dict:
+            answer = await http.get("/day-sheet", params={"date": day})
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        # Each thing on the sheet of its own day (near midnight these may differ).
+        body = await sheet_of(visit["checked_in_at"][:10])
+        waiting_sheet = await sheet_of(waiting.starts_at.date().isoformat())
+        came_sheet = await sheet_of(came.starts_at.date().isoformat())
+        incident_sheet = await sheet_of(incident["occurred_at"][:10])
+        empty = await sheet_of("2001-01-01")
+    assert body["date"] == visit["checked_in_at"][:10] and body["timezone"] == "UTC"
+    waiting_row = _by(waiting_sheet["arrivals"], "booking_id")[str(waiting.booking_id)]
+    assert (waiting_row["status"], waiting_row["visit_id"]) == ("expected", None)
+    came_row = _by(came_sheet["arrivals"], "booking_id")[str(came.booking_id)]
+    assert (came_row["status"], came_row["visit_id"]) == ("checked_in", visit["visit_id"])
+    visits = _by(body["visits"], "visit_id")
     assert visits[visit["visit_id"]]["booking_id"] == str(came.booking_id)
     assert visits[walk_in["visit_id"]]["walk_in"] is True
-    assert incident["incident_id"] in [i["incident_id"] for i in body["incidents"]]
+    assert incident["incident_id"] in _by(incident_sheet["incidents"], "incident_id")
     totals = body["totals"]
     assert totals["visits"] == len(body["visits"])
     assert totals["walk_ins"] == sum(v["walk_in"] for v in body["visits"])
     assert totals["expected"] == len(body["arrivals"])
-    assert totals["incidents"] == len(body["incidents"]) >= 1
-    assert empty.json()["totals"] == dict.fromkeys(totals, 0)
-    assert empty.json()["arrivals"] == empty.json()["visits"] == []
+    assert totals["not_arrived"] == sum(a["status"] == "expected" for a in body["arrivals"])
+    assert totals["incidents"] == len(body["incidents"])
+    assert empty["totals"] == dict.fromkeys(totals, 0)
+    assert empty["arrivals"] == empty["visits"] == empty["incidents"] == []
+
+
+def _by(items: list[dict], key: str) -> dict[str, dict]:
+    return {item[key]: item for item in items}
 
 
 async def test_a_member_sees_only_their_own_visits_without_notes(desk, staffed):
