@@ -119,11 +119,20 @@ async def test_erasing_a_customer_erases_the_notes_about_them(desk, staffed):
             answer = await http.post(f"/visits/{visit['visit_id']}/services",
                                      json=desk.service(ana, notes="allergic to lavender"))
             assert answer.status_code == 201
-    await desk.publisher.publish(CustomerErased(customer_id=erased,
-                                                erased_at=desk.clock.now()))
+    erasure = CustomerErased(customer_id=erased, erased_at=desk.clock.now())
+    envelope = await desk.publisher.publish(erasure)
     gone = await desk.wait_until(f"/visits/{visits[0]['visit_id']}",
                                  lambda v: v["services"][0]["notes"] is None)
     assert gone["services"][0]["notes_erased_at"] is not None
     assert gone["services"][0]["service_code"] == "spa.massage"  # the record itself stays
     still = await desk.wait_until(f"/visits/{visits[1]['visit_id']}")
     assert still["services"][0]["notes"] == "allergic to lavender"
+
+    # Delivered again, and re-sent later under a new id: nothing changes.
+    handled = desk.consumed("customer.erased", "handled")
+    duplicates = desk.consumed("customer.erased", "duplicate")
+    await desk.publisher.publish(erasure, envelope=envelope)
+    await desk.publisher.publish(erasure.model_copy(
+        update={"erased_at": desk.clock.now() + timedelta(hours=1)}))
+    await desk.settled("customer.erased", handled=handled + 1, duplicate=duplicates + 1)
+    assert await desk.wait_until(f"/visits/{visits[0]['visit_id']}") == gone

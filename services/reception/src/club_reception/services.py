@@ -500,10 +500,9 @@ async def _visit_views(session: AsyncSession, rows: Sequence[dict], *,
     views = []
     for row in rows:
         services = records[row["visit_id"]]
-        staff_ids = [row["host_staff_id"]]
-        for s in services:
-            if s["staff_id"] not in staff_ids:
-                staff_ids.append(s["staff_id"])
+        staff_ids, _ = visit_rules.completion(_visit_from(row), [
+            visit_rules.ServiceDone(s["service_code"], s["staff_id"], s["started_at"],
+                                    s["ended_at"]) for s in services])
         views.append({**row, "location_name": names.get(row["location_id"]),
                       "status": "in_progress" if row["completed_at"] is None else "completed",
                       "services": services, "staff_ids": staff_ids})
