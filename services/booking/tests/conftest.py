@@ -17,14 +17,15 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest_asyncio
-from club_booking.app import build_app
-from club_booking.handlers import consumer
-from club_booking.settings import BookingSettings
 from club_platform.auth import Role
 from club_platform.clock import FixedClock
 from club_platform.migrations import upgrade_async
 from club_platform.testing import client, serve_app, start_group_at_end
 from club_platform.testing.plugin import unique_name
+
+from club_booking.app import build_app
+from club_booking.handlers import consumer
+from club_booking.settings import BookingSettings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[1]
 ZONE = ZoneInfo("Asia/Shanghai")

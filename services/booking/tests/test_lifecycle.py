@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import uuid4
 
-from club_booking.jobs import NO_SHOW_SWEEP
 from club_contracts import BookingCancelled, BookingNoShow, VisitCheckedIn
 from club_platform.testing import wait_for
+
+from club_booking.jobs import NO_SHOW_SWEEP
 
 
 def soon(club, hours: float) -> datetime:

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from club_platform.errors import Invalid
+
 from club_booking.domain.calendar import (
     OpeningInterval,
     Span,
@@ -17,7 +19,6 @@ from club_booking.domain.calendar import (
     open_spans,
     parse_clock,
 )
-from club_platform.errors import Invalid
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

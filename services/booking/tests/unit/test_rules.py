@@ -8,6 +8,8 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
+from club_platform.errors import Conflict, Invalid
+
 from club_booking.domain.calendar import OpeningInterval, Span
 from club_booking.domain.rules import (
     BookingPolicy,
@@ -27,7 +29,6 @@ from club_booking.domain.rules import (
     no_show_deadline,
     status_after_check_in,
 )
-from club_platform.errors import Conflict, Invalid
 
 ZONE = ZoneInfo("Asia/Shanghai")
 POLICY = BookingPolicy(zone=ZONE, minimum_notice=timedelta(minutes=60),

@@ -78,8 +78,8 @@ def build(service: str, *, consumes: list[type[Event]], title: str, version: str
                 "action": action,
                 "channel": {"$ref": f"#/channels/{event_type.topic}"},
                 "messages": [{"$ref": f"#/channels/{event_type.topic}/messages/{name}"}],
-                "summary": (f"Written to the outbox in the business transaction and published "
-                            f"by the relay (idempotent producer, acks=all)." if action == "send"
+                "summary": ("Written to the outbox in the business transaction and published "
+                            "by the relay (idempotent producer, acks=all)." if action == "send"
                             else f"Consumed by the `{service}` group: effects once (inbox), "
                                  f"dead letters to `{service}.dlq`."),
             }

@@ -1,6 +1,6 @@
 """`club`: the operator's command line.
 
-    club topics apply [--file F] [--replication-factor N]   create missing topics (idempotent)
+    club topics apply [--file F] [--replication-factor N]   create or reconcile topics (idempotent)
     club topics check [--file F]                            every catalogue topic is defined
     club tail TOPIC [--from-beginning] [--limit N]          decoded envelopes, one JSON a line
     club dlq list GROUP [--limit N]                         dead letters with their reasons
@@ -31,8 +31,8 @@ from club_platform.envelope import PoisonMessage, decode
 from club_platform.kafka import (
     KafkaConnection,
     TopicSpec,
-    ensure_topics,
     partitions_of,
+    reconcile_topics,
     reliable_producer,
 )
 
@@ -155,8 +155,8 @@ def describe(record) -> dict:
 
 async def cmd_topics_apply(args: argparse.Namespace) -> int:
     specs = topic_specs(args.file, args.replication_factor)
-    created = await ensure_topics(connection(), specs)
-    print(json.dumps({"defined": len(specs), "created": created}))
+    changes = await reconcile_topics(connection(), specs)
+    print(json.dumps({"defined": len(specs), **changes}))
     return 0
 
 

@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 from club_contracts import topics as catalogue_topics
 from club_platform.auth import Role, issue_token
+from club_platform.cli import topic_specs
 from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics
 from club_platform.testing.databases import DatabaseFactory
 from club_platform.testing.infrastructure import (
@@ -46,7 +47,11 @@ def club_infrastructure() -> Infrastructure:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def kafka_connection(club_infrastructure: Infrastructure) -> KafkaConnection:
     connection = KafkaConnection(club_infrastructure.kafka_bootstrap_servers)
-    await ensure_topics(connection, [TopicSpec(t) for t in catalogue_topics()])
+    try:
+        specs = topic_specs()  # the project's deploy/kafka/topics.yaml
+    except SystemExit:  # a service tested outside the repository: the catalogue's topics
+        specs = [TopicSpec(t) for t in catalogue_topics()]
+    await ensure_topics(connection, specs)
     return connection
 
 
