@@ -28,8 +28,10 @@ from club_platform.testing.infrastructure import (
     BrokerControl,
     Infrastructure,
     InfrastructureUnavailable,
+    PostgresControl,
     broker_control,
     locate,
+    postgres_control,
 )
 from club_platform.testing.kafka import EventPublisher, TopicTap
 
@@ -78,6 +80,16 @@ def kafka_broker(club_infrastructure: Infrastructure) -> BrokerControl:
     if control is None:
         pytest.fail("this test stops the Kafka broker: run it against the local infrastructure "
                     "(make infra) or testcontainers", pytrace=False)
+    return control
+
+
+@pytest.fixture
+def postgres_server(club_infrastructure: Infrastructure) -> PostgresControl:
+    """Stop and start PostgreSQL. Fails (never skips) unless it is the local server."""
+    control = postgres_control(club_infrastructure)
+    if control is None:
+        pytest.fail("this test stops PostgreSQL: run it against the local infrastructure "
+                    "(make infra)", pytrace=False)
     return control
 
 
