@@ -97,7 +97,7 @@ async def test_bookings_keep_committing_while_kafka_is_down_and_all_events_follo
     moved = await events_for(kafka_connection, "booking.rescheduled", keys)
     ended = await events_for(kafka_connection, "booking.cancelled", keys)
     lost = sum(1 for b in keys if not created[b]) + sum(
-        len(committed[b]) - 1 - len(moved[b]) for b in keys if len(moved[b]) < len(committed[b]) - 1)
+        max(0, len(committed[b]) - 1 - len(moved[b])) for b in keys)
     duplicated = sum(max(0, len(created[b]) - 1) for b in keys)
     fault_report(
         "Kafka down while booking", f"{CLIENTS} desks booking, moving, cancelling over HTTP; "
