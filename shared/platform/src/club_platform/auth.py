@@ -111,4 +111,5 @@ def require_roles(*roles: Role):
             raise Forbidden(f"the {principal.role.value} role may not do this (allowed: {names})")
         return principal
 
+    check.allowed_roles = allowed  # read by the authorisation matrix (docs and tests)
     return check
