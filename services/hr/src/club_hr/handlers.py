@@ -1,8 +1,42 @@
 """What the hr service consumes from the bus: one typed handler per event type, each
-running inside the transaction that also records the event in the inbox."""
+running inside the transaction that also records the event in the inbox (so a redelivered
+event never reaches it twice).
+
+The handlers need the service's settings (the attendance grace period) and its clock, so the
+consumer is built per app by `build_consumer`; `CONSUMED` lists the event types for tools and
+tests that only need the topics.
+"""
 
 from __future__ import annotations
 
-from club_platform.consumer import EventConsumer
+from datetime import timedelta
 
-consumer = EventConsumer("hr")
+from club_contracts import AttendanceClocked
+from club_platform.clock import Clock
+from club_platform.consumer import EventConsumer
+from club_platform.envelope import Envelope
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from club_hr.services import attendance
+from club_hr.settings import HrSettings
+
+CONSUMED = (AttendanceClocked,)
+TOPICS = sorted({event_type.topic for event_type in CONSUMED})
+
+
+def build_consumer(settings: HrSettings, clock: Clock) -> EventConsumer:
+    consumer = EventConsumer("hr")
+    grace = timedelta(minutes=settings.attendance_grace_minutes)
+
+    @consumer.handles(AttendanceClocked)
+    async def record_door_clocking(session: AsyncSession, event: AttendanceClocked,
+                                   envelope: Envelope) -> None:
+        # R2 §6.1: door and badge readers report arrivals and departures. Someone HR does not
+        # know yet is still recorded; their shifts will judge the clocking once scheduled.
+        await attendance.record_clocking(
+            session, now=clock.now(), staff_id=event.staff_id, direction=event.direction,
+            at=event.at, source="door", device_id=event.device_id,
+            source_event_id=envelope.id, grace=grace)
+
+    assert {t.ce_type() for t in consumer.event_types} == {t.ce_type() for t in CONSUMED}
+    return consumer
