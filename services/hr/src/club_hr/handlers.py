@@ -11,22 +11,40 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from club_contracts import AttendanceClocked
+from club_contracts import (
+    AttendanceClocked,
+    ComplaintOpened,
+    ComplaintResolved,
+    Event,
+    FollowupCompleted,
+    IncidentReported,
+    SurveySubmitted,
+    VisitCompleted,
+)
 from club_platform.clock import Clock
 from club_platform.consumer import EventConsumer
 from club_platform.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from club_hr.services import attendance
+from club_hr.services import attendance, kpis
 from club_hr.settings import HrSettings
 
-CONSUMED = (AttendanceClocked,)
+# The other services' events that say something about someone's work (R2 §5.1).
+KPI_SOURCES = (VisitCompleted, SurveySubmitted, ComplaintOpened, ComplaintResolved,
+               FollowupCompleted, IncidentReported)
+CONSUMED = (*KPI_SOURCES, AttendanceClocked)
 TOPICS = sorted({event_type.topic for event_type in CONSUMED})
 
 
 def build_consumer(settings: HrSettings, clock: Clock) -> EventConsumer:
     consumer = EventConsumer("hr")
     grace = timedelta(minutes=settings.attendance_grace_minutes)
+
+    @consumer.handles(*KPI_SOURCES)
+    async def record_kpi_facts(session: AsyncSession, event: Event,
+                               envelope: Envelope) -> None:
+        # Facts name staff ids only; facts about someone HR does not know (yet) are kept.
+        await kpis.record_facts(session, event, envelope)
 
     @consumer.handles(AttendanceClocked)
     async def record_door_clocking(session: AsyncSession, event: AttendanceClocked,

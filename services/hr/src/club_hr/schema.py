@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from club_platform.db import add_platform_tables
+from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.dialects.postgresql import ExcludeConstraint
 
 metadata = sa.MetaData()
 add_platform_tables(metadata)
@@ -109,4 +109,91 @@ attendance_violations = sa.Table(
     sa.CheckConstraint("kind IN ('late_arrival', 'early_leave')", name="violation_kind"),
     sa.CheckConstraint("status IN ('active', 'withdrawn')", name="violation_status"),
     sa.Index("violations_by_staff", "staff_id", "occurred_at"),
+)
+
+# ---------------------------------------------------------------- KPI facts and assessments (R2 §5)
+
+# A projection of the other services' events (see club_hr.domain.facts): rebuilt from the
+# topics it gives the same rows. No foreign key to staff: facts about someone HR does not know
+# yet are kept.
+kpi_facts = sa.Table(
+    "kpi_facts",
+    metadata,
+    sa.Column("fact_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    # The ce_id of the event the fact came from, and its topic.
+    _uuid("source_event_id", nullable=False),
+    sa.Column("topic", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    _uuid("staff_id"),  # NULL: a department-wide fact
+    _uuid("subject_id", nullable=False),
+    _time("occurred_at", nullable=False),
+    sa.Column("value", sa.Numeric),
+    sa.Column("attrs", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    _now("recorded_at"),
+    # Idempotent twice over: by event, and by the business aggregate it is about.
+    sa.UniqueConstraint("source_event_id", "kind", "staff_id", name="kpi_fact_per_event",
+                        postgresql_nulls_not_distinct=True),
+    sa.UniqueConstraint("kind", "subject_id", "staff_id", name="kpi_fact_per_subject",
+                        postgresql_nulls_not_distinct=True),
+    sa.Index("kpi_facts_by_staff", "staff_id", "kind", "occurred_at"),
+    sa.Index("kpi_facts_by_time", "occurred_at"),
+)
+
+# Versioned by the date they take effect from; a period uses the version in force on its
+# first day.
+kpi_templates = sa.Table(
+    "kpi_templates",
+    metadata,
+    _uuid("template_id", primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    _uuid("created_by"),
+    _now("created_at"),
+    sa.UniqueConstraint("role", "effective_from", name="one_template_per_role_and_date"),
+)
+
+kpi_template_items = sa.Table(
+    "kpi_template_items",
+    metadata,
+    _uuid("template_id", sa.ForeignKey("kpi_templates.template_id", ondelete="CASCADE"),
+          primary_key=True),
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("weight", sa.Integer, nullable=False),
+    sa.Column("target", sa.Numeric, nullable=False),
+    sa.Column("worst", sa.Numeric, nullable=False),
+    sa.CheckConstraint("weight BETWEEN 1 AND 100", name="template_weight"),
+)
+
+assessments = sa.Table(
+    "assessments",
+    metadata,
+    _uuid("assessment_id", primary_key=True),
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    _uuid("template_id", sa.ForeignKey("kpi_templates.template_id"), nullable=False),
+    sa.Column("total_score", sa.Numeric(4, 2), nullable=False),
+    sa.Column("rating", sa.Text, nullable=False),
+    _time("published_at", nullable=False),
+    _uuid("published_by"),
+    sa.UniqueConstraint("staff_id", "period_start", "period_end", name="one_assessment_per_period"),
+    sa.CheckConstraint("period_end >= period_start", name="assessment_period"),
+)
+
+assessment_kpis = sa.Table(
+    "assessment_kpis",
+    metadata,
+    _uuid("assessment_id", sa.ForeignKey("assessments.assessment_id", ondelete="CASCADE"),
+          primary_key=True),
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("weight", sa.Integer, nullable=False),
+    sa.Column("target", sa.Numeric, nullable=False),
+    sa.Column("worst", sa.Numeric, nullable=False),
+    sa.Column("value", sa.Numeric),  # NULL: nothing to measure in the period
+    sa.Column("score", sa.Numeric(4, 2)),
+    # What it counted, frozen at publication: [{source, source_id, kind, occurred_at, value}].
+    sa.Column("counted", JSONB, nullable=False),
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from club_hr.api import attendance, staff
+from club_hr.api import assessments, attendance, staff
 
 router = APIRouter()
-for area in (staff, attendance):
+for area in (staff, attendance, assessments):
     router.include_router(area.router)

@@ -16,6 +16,7 @@ from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_hr.settings import HrSettings
@@ -88,7 +89,8 @@ async def create(request: Request, principal: Principal, key: str | None, payloa
                              payload=jsonable_encoder(payload))
         if stored is not None:
             return JSONResponse(stored.body, status_code=stored.status_code)
-        body = jsonable_encoder(await action(session))
+        # The same JSON as FastAPI's own responses (times with "Z"), also when replayed.
+        body = to_jsonable_python(await action(session))
         await remember(session, key=key, principal=principal, scope=scope,
                        status_code=status_code, body=body)
     return JSONResponse(body, status_code=status_code)
