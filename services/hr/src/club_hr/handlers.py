@@ -26,7 +26,7 @@ from club_platform.consumer import EventConsumer
 from club_platform.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from club_hr.services import attendance, kpis
+from club_hr.services import attendance, discipline, kpis
 from club_hr.settings import HrSettings
 
 # The other services' events that say something about someone's work (R2 §5.1).
@@ -40,7 +40,18 @@ def build_consumer(settings: HrSettings, clock: Clock) -> EventConsumer:
     consumer = EventConsumer("hr")
     grace = timedelta(minutes=settings.attendance_grace_minutes)
 
-    @consumer.handles(*KPI_SOURCES)
+    @consumer.handles(ComplaintResolved)
+    async def follow_resolved_complaint(session: AsyncSession, event: ComplaintResolved,
+                                        envelope: Envelope) -> None:
+        await kpis.record_facts(session, event, envelope)
+        if event.upheld and event.subject_staff_ids:
+            # R1 §8.2, R2 §8: an upheld complaint against staff opens a case for each.
+            await discipline.open_for_upheld_complaint(
+                session, now=clock.now(), complaint_id=event.complaint_id,
+                staff_ids=event.subject_staff_ids, opened_at=event.opened_at,
+                resolved_at=event.resolved_at, source_event_id=envelope.id)
+
+    @consumer.handles(*(t for t in KPI_SOURCES if t is not ComplaintResolved))
     async def record_kpi_facts(session: AsyncSession, event: Event,
                                envelope: Envelope) -> None:
         # Facts name staff ids only; facts about someone HR does not know (yet) are kept.

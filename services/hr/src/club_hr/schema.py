@@ -36,6 +36,8 @@ staff = sa.Table(
     _time("hired_at", nullable=False),
     # Set while a suspension with an end runs; the end_suspensions job reinstates after it.
     _time("suspended_until"),
+    # The discipline case whose suspension or termination this is, so an appeal can lift it.
+    _uuid("suspended_by_case"),
     sa.Column("status_reason", sa.Text),
     _time("changed_at", nullable=False),
     _now("created_at"),
@@ -196,4 +198,64 @@ assessment_kpis = sa.Table(
     sa.Column("score", sa.Numeric(4, 2)),
     # What it counted, frozen at publication: [{source, source_id, kind, occurred_at, value}].
     sa.Column("counted", JSONB, nullable=False),
+)
+
+# ---------------------------------------------------------------- discipline (R1 §7.2, R2 §6, §8)
+
+discipline_rules = sa.Table(
+    "discipline_rules",
+    metadata,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("rule_ref", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("window_days", sa.Integer, nullable=False),
+    sa.Column("ladder", sa.ARRAY(sa.Text), nullable=False),
+    sa.Column("fine_amount", sa.Numeric(14, 2)),
+    sa.Column("suspension_days", sa.Integer),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _uuid("updated_by"),
+    _now("updated_at"),
+)
+
+discipline_cases = sa.Table(
+    "discipline_cases",
+    metadata,
+    _uuid("case_id", primary_key=True),
+    _uuid("staff_id", nullable=False),  # no foreign key: events may name staff HR lacks
+    sa.Column("violation", sa.Text, sa.ForeignKey("discipline_rules.code"), nullable=False),
+    sa.Column("rule_ref", sa.Text, nullable=False),  # the clause, as it stood when opened
+    sa.Column("description", sa.Text, nullable=False),
+    _time("occurred_at", nullable=False),
+    # complaint | attendance | manual, and what it is about ("complaint:<id>", …)
+    sa.Column("origin", sa.Text, nullable=False),
+    sa.Column("subject_ref", sa.Text),
+    _uuid("source_event_id"),
+    _uuid("opened_by"),
+    _time("opened_at", nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("action", sa.Text),
+    sa.Column("fine_amount", sa.Numeric(14, 2)),
+    sa.Column("fine_currency", sa.Text),
+    sa.Column("suspension_days", sa.Integer),
+    sa.Column("proposed_action", sa.Text),  # what the ladder proposed when it was decided
+    sa.Column("decision_reason", sa.Text),
+    _uuid("decided_by"),
+    _time("decided_at"),
+    sa.Column("appeal_grounds", sa.Text),
+    _uuid("appealed_by"),
+    _time("appealed_at"),
+    sa.Column("appeal_outcome", sa.Text),
+    sa.Column("appeal_reason", sa.Text),
+    sa.Column("action_before_appeal", sa.Text),
+    _uuid("appeal_decided_by"),
+    _time("appeal_decided_at"),
+    sa.CheckConstraint(
+        "status IN ('open', 'decided', 'dismissed', 'withdrawn', 'appealed', 'overturned')",
+        name="case_status"),
+    sa.CheckConstraint("origin IN ('complaint', 'attendance', 'manual')", name="case_origin"),
+    # One case per thing that happened: a redelivered or re-sent event opens no second case.
+    sa.Index("one_case_per_subject", "violation", "subject_ref", "staff_id", unique=True,
+             postgresql_where=sa.text("subject_ref IS NOT NULL")),
+    sa.Index("cases_by_staff", "staff_id", "occurred_at"),
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from club_hr.api import assessments, attendance, staff
+from club_hr.api import assessments, attendance, discipline, staff
 
 router = APIRouter()
-for area in (staff, attendance, assessments):
+for area in (staff, attendance, assessments, discipline):
     router.include_router(area.router)

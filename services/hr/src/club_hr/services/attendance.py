@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from club_hr.domain import attendance as rules
 from club_hr.domain.staff import OFFBOARDED
 from club_hr.schema import attendance_violations, clockings, shifts
-from club_hr.services import lock
+from club_hr.services import discipline, lock
 from club_hr.services import staff as staff_register
 
 # How far around a change to look: shifts starting within a day of it, and every clocking
@@ -190,6 +190,14 @@ async def _update(session: AsyncSession, violation_id: UUID, **values: Any) -> N
                           .values(**values))
 
 
+async def after_violation_changes(session: AsyncSession, changes: list[ViolationChange],
+                                  now: datetime) -> None:
+    """Attendance violations open discipline cases (R2 §6.1, §8.2); withdrawn ones withdraw
+    the cases still open."""
+    for change in changes:
+        await discipline.follow_violation(session, change.change, change.violation, now=now)
+
+
 # ---------------------------------------------------------------- shifts
 
 
@@ -212,8 +220,9 @@ async def schedule_shift(session: AsyncSession, *, now: datetime, staff_id: UUID
         created_by=created_by))
     # Clockings may already be there (a schedule entered after the fact, or a door that
     # reported first): judge them now.
-    await evaluate(session, staff_id=staff_id, start=starts_at, end=ends_at,
+    changes = await evaluate(session, staff_id=staff_id, start=starts_at, end=ends_at,
                              grace=grace, now=now)
+    await after_violation_changes(session, changes, now)
     return await get_shift(session, shift_id, grace)
 
 
@@ -248,6 +257,7 @@ async def cancel_shift(session: AsyncSession, *, now: datetime, shift_id: UUID,
     # Its clockings may now belong to a neighbouring shift.
     changes += await evaluate(session, staff_id=row.staff_id, start=row.starts_at,
                               end=row.ends_at, grace=grace, now=now)
+    await after_violation_changes(session, changes, now)
     return await get_shift(session, shift_id, grace)
 
 
@@ -293,7 +303,9 @@ async def record_clocking(session: AsyncSession, *, now: datetime, staff_id: UUI
     )
     if inserted.first() is None:
         return None
-    await evaluate(session, staff_id=staff_id, start=at, end=at, grace=grace, now=now)
+    changes = await evaluate(session, staff_id=staff_id, start=at, end=at, grace=grace,
+                             now=now)
+    await after_violation_changes(session, changes, now)
     row = (await session.execute(
         select(clockings).where(clockings.c.clocking_id == clocking_id))).one()
     return clocking_view(row)

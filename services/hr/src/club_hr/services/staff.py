@@ -99,7 +99,7 @@ async def suspend(session: AsyncSession, *, now: datetime, staff_id: UUID,
     if until is not None and until <= now:
         raise Invalid("a suspension must end in the future")
     return await _changed(session, staff_id, now, status=rules.SUSPENDED, suspended_until=until,
-                          status_reason=reason)
+                          suspended_by_case=None, status_reason=reason)
 
 
 async def reinstate(session: AsyncSession, *, now: datetime, staff_id: UUID,
@@ -107,7 +107,35 @@ async def reinstate(session: AsyncSession, *, now: datetime, staff_id: UUID,
     row = await get(session, staff_id, for_update=True)
     rules.check_can_reinstate(row.status)
     return await _changed(session, staff_id, now, status=rules.ACTIVE, suspended_until=None,
-                          status_reason=reason)
+                          suspended_by_case=None, status_reason=reason)
+
+
+async def suspend_for_case(session: AsyncSession, *, now: datetime, staff_id: UUID,
+                           until: datetime | None, case_id: UUID, reason: str) -> dict:
+    """A suspension decided in a discipline case (R2 §8.2), or a termination awaiting its
+    offboarding (`until` None). An ongoing suspension is extended, never shortened."""
+    row = await find(session, staff_id, for_update=True)
+    if row is None:
+        raise Conflict(f"staff member {staff_id} is not on the register; register them before "
+                       "suspending them")
+    rules.check_can_change(row.status, "suspend them")
+    if row.status == rules.SUSPENDED and (
+            row.suspended_until is None or (until is not None and row.suspended_until > until)):
+        until = row.suspended_until
+    return await _changed(session, staff_id, now, status=rules.SUSPENDED, suspended_until=until,
+                          suspended_by_case=case_id, status_reason=reason)
+
+
+async def lift_case_suspension(session: AsyncSession, *, now: datetime, staff_id: UUID,
+                               case_id: UUID, reason: str) -> bool:
+    """Reinstate a staff member suspended by this case (its decision was overturned or
+    reduced on appeal); False when the suspension is not this case's."""
+    row = await find(session, staff_id, for_update=True)
+    if row is None or row.status != rules.SUSPENDED or row.suspended_by_case != case_id:
+        return False
+    await _changed(session, staff_id, now, status=rules.ACTIVE, suspended_until=None,
+                   suspended_by_case=None, status_reason=reason)
+    return True
 
 
 async def end_suspensions(session: AsyncSession, now: datetime) -> int:
@@ -119,5 +147,5 @@ async def end_suspensions(session: AsyncSession, now: datetime) -> int:
     )).scalars().all()
     for staff_id in due:
         await _changed(session, staff_id, now, status=rules.ACTIVE, suspended_until=None,
-                       status_reason="suspension ended")
+                       suspended_by_case=None, status_reason="suspension ended")
     return len(due)
