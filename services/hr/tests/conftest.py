@@ -31,7 +31,7 @@ from club_platform.testing import client, serve_app, start_group_at_end, wait_fo
 from club_platform.testing.plugin import unique_name
 
 from club_hr.app import build_app
-from club_hr.handlers import TOPICS
+from club_hr.handlers import consumer
 from club_hr.settings import HrSettings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ async def hr_database(database_factory) -> str:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def hr_settings(hr_database, kafka_connection, jwt_secret) -> HrSettings:
     group = unique_name("hr-test")
-    await start_group_at_end(kafka_connection, group, TOPICS)
+    await start_group_at_end(kafka_connection, group, consumer.topics)
     return HrSettings(
         database_url=hr_database,
         kafka_bootstrap_servers=kafka_connection.bootstrap_servers,
@@ -157,7 +157,7 @@ async def caught_up(connection: KafkaConnection, group: str, *, timeout: float =
     """Wait until the group has handled everything on the hr service's topics so far."""
 
     async def no_lag() -> bool:
-        return await consumer_lag(connection, group, TOPICS) == 0
+        return await consumer_lag(connection, group, consumer.topics) == 0
 
     await wait_for(no_lag, timeout=timeout, interval=0.2, what=f"{group} caught up")
 

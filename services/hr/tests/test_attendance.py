@@ -149,3 +149,17 @@ async def test_bad_shifts_and_clockings_are_refused_clearly(hr):
         "ends_at": (start + timedelta(hours=1)).isoformat()})
     await hr.call("attendant", "GET", "/attendance/violations", expect=403,
                   params={"staff_id": member["staff_id"]})
+
+
+async def test_a_door_clocking_from_the_future_is_dead_lettered_with_the_reason(
+        hr, event_publisher, kafka_tap, hr_settings):
+    member = await hr.hire("attendant")
+    wrong = door(member["staff_id"], "in", hr.clock.now() + timedelta(days=2))
+    async with kafka_tap(hr_settings.dead_letter_topic) as tap:
+        envelope = await event_publisher.publish(wrong)
+        (dead,) = await tap.wait_for(lambda s: s.headers.get("ce_id") == str(envelope.id))
+    assert dead.headers["dlq_reason"] == "unprocessable"
+    assert "ahead of HR's clock" in dead.headers["dlq_error"]
+    clockings = await hr.call("head", "GET", "/attendance/clockings", expect=200,
+                              params={"staff_id": member["staff_id"]})
+    assert clockings.json() == []

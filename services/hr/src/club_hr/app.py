@@ -12,7 +12,7 @@ from club_platform.runtime import ServiceRuntime
 from fastapi import FastAPI
 
 from club_hr.api import router
-from club_hr.handlers import build_consumer
+from club_hr.handlers import HandlerContext, consumer
 from club_hr.jobs import build_jobs
 from club_hr.settings import HrSettings
 
@@ -20,8 +20,9 @@ from club_hr.settings import HrSettings
 def build_app(settings: HrSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or HrSettings()
     clock = clock or SystemClock()
-    runtime = ServiceRuntime(settings, consumer=build_consumer(settings, clock),
-                             jobs=build_jobs(settings), clock=clock)
+    runtime = ServiceRuntime(settings, consumer=consumer, jobs=build_jobs(settings),
+                             clock=clock)
+    HandlerContext.from_settings(settings, clock).install(runtime.database)
     return create_app(
         runtime=runtime,
         routers=[router],

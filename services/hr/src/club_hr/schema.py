@@ -259,3 +259,168 @@ discipline_cases = sa.Table(
              postgresql_where=sa.text("subject_ref IS NOT NULL")),
     sa.Index("cases_by_staff", "staff_id", "occurred_at"),
 )
+
+# ---------------------------------------------------------------- rewards (R1 §7.1, R2 §5.2–5.3)
+
+reward_proposals = sa.Table(
+    "reward_proposals",
+    metadata,
+    _uuid("proposal_id", primary_key=True),
+    _uuid("assessment_id", sa.ForeignKey("assessments.assessment_id"), nullable=False,
+          unique=True),
+    _uuid("staff_id", nullable=False),
+    sa.Column("suggested_kind", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="proposed"),
+    _now("proposed_at"),
+    _uuid("decided_by"),
+    _time("decided_at"),
+    _uuid("reward_id"),
+    sa.CheckConstraint("status IN ('proposed', 'granted', 'declined')", name="proposal_status"),
+)
+
+rewards = sa.Table(
+    "rewards",
+    metadata,
+    _uuid("reward_id", primary_key=True),
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("rule_ref", sa.Text, nullable=False),
+    sa.Column("bonus_amount", sa.Numeric(14, 2)),
+    sa.Column("bonus_currency", sa.Text),
+    sa.Column("new_role", sa.Text),
+    _uuid("proposal_id", sa.ForeignKey("reward_proposals.proposal_id")),
+    _uuid("granted_by", nullable=False),
+    _time("granted_at", nullable=False),
+    sa.CheckConstraint("kind IN ('commendation', 'bonus', 'promotion')", name="reward_kind"),
+)
+
+# ---------------------------------------------------------------- training (R2 §4.2–4.3)
+
+training_sessions = sa.Table(
+    "training_sessions",
+    metadata,
+    _uuid("session_id", primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("clause", sa.Text, nullable=False),
+    _time("starts_at", nullable=False),
+    _time("ends_at", nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="scheduled"),
+    _uuid("policy_id"),
+    sa.Column("policy_version", sa.Integer),
+    _uuid("created_by"),
+    _now("created_at"),
+    _time("completed_at"),
+    sa.CheckConstraint("status IN ('scheduled', 'held', 'cancelled')", name="session_status"),
+    sa.CheckConstraint("ends_at > starts_at", name="session_ends_after_start"),
+)
+
+training_attendees = sa.Table(
+    "training_attendees",
+    metadata,
+    _uuid("session_id", sa.ForeignKey("training_sessions.session_id"), primary_key=True),
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), primary_key=True),
+    # Names the attendance when a KPI counts it.
+    _uuid("attendance_id", nullable=False, unique=True),
+    sa.Column("required", sa.Boolean, nullable=False),
+    sa.Column("attended", sa.Boolean),  # NULL until recorded
+    _uuid("recorded_by"),
+    _time("recorded_at"),
+)
+
+# ---------------------------------------------------------------- policy revisions (R1 §9.2)
+
+policies = sa.Table(
+    "policies",
+    metadata,
+    _uuid("policy_id", primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    _now("created_at"),
+)
+
+policy_versions = sa.Table(
+    "policy_versions",
+    metadata,
+    _uuid("policy_id", sa.ForeignKey("policies.policy_id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    _time("effective_at", nullable=False),
+    sa.Column("requires_training", sa.Boolean, nullable=False),
+    _uuid("training_session_id", sa.ForeignKey("training_sessions.session_id")),
+    _uuid("published_by", nullable=False),
+    _time("published_at", nullable=False),
+)
+
+# Each active staff member is asked to acknowledge each version (the notification), until
+# they have.
+policy_acknowledgements = sa.Table(
+    "policy_acknowledgements",
+    metadata,
+    _uuid("policy_id", primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), primary_key=True),
+    _time("notified_at", nullable=False),
+    _time("acknowledged_at"),
+    sa.ForeignKeyConstraint(["policy_id", "version"],
+                            ["policy_versions.policy_id", "policy_versions.version"]),
+)
+
+# ---------------------------------------------------------------- gift register (R2 §6.3)
+
+gift_declarations = sa.Table(
+    "gift_declarations",
+    metadata,
+    _uuid("gift_id", primary_key=True),
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), nullable=False),
+    _uuid("customer_id"),  # cleared when the customer is erased (customer.erased)
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("estimated_value", sa.Numeric(14, 2)),
+    sa.Column("currency", sa.Text),
+    _time("received_at", nullable=False),
+    sa.Column("disposition", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    _uuid("declared_by", nullable=False),
+    _time("declared_at", nullable=False),
+    _uuid("decided_by"),
+    _time("decided_at"),
+    sa.Column("decision_note", sa.Text),
+    sa.CheckConstraint("disposition IN ('refused', 'handed_over', 'accepted')",
+                       name="gift_disposition"),
+    sa.CheckConstraint("status IN ('recorded', 'pending_approval', 'approved', 'rejected')",
+                       name="gift_status"),
+)
+
+# Customers CRM has erased (customer.erased): their ids are not kept from then on.
+erased_customers = sa.Table(
+    "erased_customers",
+    metadata,
+    _uuid("customer_id", primary_key=True),
+    _time("erased_at", nullable=False),
+)
+
+# ---------------------------------------------------------------- offboarding (R1 §6.3)
+
+offboardings = sa.Table(
+    "offboardings",
+    metadata,
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("last_day", sa.Date, nullable=False),
+    _uuid("case_id"),  # the discipline case, for a termination
+    _uuid("started_by", nullable=False),
+    _time("started_at", nullable=False),
+    _uuid("completed_by"),
+    _time("completed_at"),
+)
+
+offboarding_items = sa.Table(
+    "offboarding_items",
+    metadata,
+    _uuid("staff_id", sa.ForeignKey("offboardings.staff_id"), primary_key=True),
+    sa.Column("item", sa.Text, primary_key=True),
+    sa.Column("evidence", sa.Text, nullable=False),
+    _uuid("done_by", nullable=False),
+    _time("done_at", nullable=False),
+)

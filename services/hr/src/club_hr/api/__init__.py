@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from club_hr.api import assessments, attendance, discipline, staff
+from club_hr.api import assessments, attendance, discipline, gifts, rewards, staff, training
 
 router = APIRouter()
-for area in (staff, attendance, assessments, discipline):
+for area in (staff, attendance, assessments, discipline, rewards, training, gifts):
     router.include_router(area.router)

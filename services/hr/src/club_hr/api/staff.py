@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -22,7 +23,9 @@ from club_hr.api.common import (
     now_of,
     read,
 )
+from club_hr.domain.offboarding import ChecklistItem, Reason
 from club_hr.domain.staff import StaffRole, StaffStatus
+from club_hr.services import offboarding
 from club_hr.services import staff as register
 
 router = APIRouter(prefix="/staff", tags=["staff"])
@@ -97,3 +100,49 @@ async def reinstate(staff_id: UUID, body: Reinstatement, request: Request,
                     _: Principal = Depends(head_or_hr)) -> dict:
     return await change(request, lambda s: register.reinstate(
         s, now=now_of(request), staff_id=staff_id, reason=body.reason))
+
+
+# ---------------------------------------------------------------- offboarding (R1 §6.3)
+
+
+class OffboardingStart(Body):
+    reason: Reason
+    last_day: date
+
+
+class Evidence(Body):
+    evidence: Annotated[str, Field(min_length=3, max_length=2000,
+                                   description="Who checked what: a receipt, a record number")]
+
+
+@router.post("/{staff_id}/offboarding", status_code=201,
+             summary="Start offboarding: the R1 §6.3 checklist")
+async def start_offboarding(staff_id: UUID, body: OffboardingStart, request: Request,
+                            key: IdempotencyKey = None,
+                            principal: Principal = Depends(head_or_hr)):
+    return await create(request, principal, key, body, lambda s: offboarding.start(
+        s, now=now_of(request), staff_id=staff_id, reason=body.reason,
+        last_day=body.last_day, started_by=principal.id))
+
+
+@router.get("/{staff_id}/offboarding", summary="The checklist and its evidence")
+async def get_offboarding(staff_id: UUID, request: Request,
+                          principal: Principal = Depends(anyone_on_staff)) -> dict:
+    check_self_or_managing(principal, staff_id, "offboarding")
+    return await read(request, lambda s: offboarding.get_offboarding(s, staff_id))
+
+
+@router.put("/{staff_id}/offboarding/items/{item}", summary="Tick an item, with evidence")
+async def check_item(staff_id: UUID, item: ChecklistItem, body: Evidence, request: Request,
+                     principal: Principal = Depends(hr_admin)) -> dict:
+    return await change(request, lambda s: offboarding.check_item(
+        s, now=now_of(request), staff_id=staff_id, item=item, evidence=body.evidence,
+        done_by=principal.id))
+
+
+@router.post("/{staff_id}/offboarding/completion",
+             summary="Complete offboarding (publishes staff.offboarded)")
+async def complete_offboarding(staff_id: UUID, request: Request,
+                               principal: Principal = Depends(hr_admin)) -> dict:
+    return await change(request, lambda s: offboarding.complete(
+        s, now=now_of(request), staff_id=staff_id, completed_by=principal.id))

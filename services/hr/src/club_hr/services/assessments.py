@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from club_hr.domain import kpis as rules
 from club_hr.domain.staff import OFFBOARDED
 from club_hr.schema import assessment_kpis, assessments, shifts
-from club_hr.services import attendance, kpis
+from club_hr.services import attendance, kpis, rewards, training
 from club_hr.services import staff as register
 
 
@@ -31,10 +31,13 @@ async def observations_for(session: AsyncSession, *, staff_id: UUID, codes: list
                            start: datetime, end: datetime, now: datetime,
                            grace: timedelta) -> list[rules.Observation]:
     kinds = set().union(*(rules.CATALOGUE[c].counts for c in codes))
-    found = await kpis.facts_between(session, staff_id=staff_id, kinds=kinds - {"shift"},
+    found = await kpis.facts_between(session, staff_id=staff_id,
+                                     kinds=kinds - {"shift", "training_attendance"},
                                      start=start, end=end)
     if "shift" in kinds:
         found += await _shift_observations(session, staff_id, start, end, now, grace)
+    if "training_attendance" in kinds:
+        found += await training.attendance_observations(session, start=start, end=end)
     return found
 
 
@@ -125,6 +128,9 @@ async def publish_assessment(session: AsyncSession, *, now: datetime, staff_id: 
         kpis=[Kpi(code=k.code, value=float(k.value), target=float(k.target), weight=k.weight,
                   score=float(k.score)) for k in result.measured],
         total_score=float(result.total), rating=result.rating, published_at=now))
+    if result.rating == "outstanding":
+        await rewards.propose_for(session, assessment_id=assessment_id, staff_id=staff_id,
+                                  now=now)
     return await get_assessment(session, assessment_id)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_hr.domain import discipline as rules
 from club_hr.schema import discipline_cases, discipline_rules
-from club_hr.services import lock
+from club_hr.services import lock, offboarding
 from club_hr.services import staff as register
 
 # ---------------------------------------------------------------- the rule catalogue
@@ -275,7 +275,8 @@ async def _record(session: AsyncSession, row: Any, *, action: str, fine: Decimal
 
 
 async def _apply_to_staff(session: AsyncSession, row: Any, *, action: str,
-                          suspension_days: int | None, now: datetime) -> None:
+                          suspension_days: int | None, decided_by: UUID,
+                          now: datetime) -> None:
     """A suspension sets the staff status (R2 §8.2); so does a termination, until the
     offboarding is done (R1 §6.3)."""
     if action == "suspension":
@@ -287,6 +288,12 @@ async def _apply_to_staff(session: AsyncSession, row: Any, *, action: str,
         await register.suspend_for_case(
             session, now=now, staff_id=row.staff_id, until=None, case_id=row.case_id,
             reason=f"terminated: case {row.case_id} ({row.rule_ref}); offboarding pending")
+        # R1 §6.3: leaving starts the checklist (unless a resignation already started it).
+        if await offboarding.find(session, row.staff_id) is None:
+            await offboarding.start(session, now=now, staff_id=row.staff_id,
+                                    reason="termination", last_day=now.date(),
+                                    started_by=decided_by,
+                                    case_id=row.case_id)
 
 
 async def decide(session: AsyncSession, *, now: datetime, case_id: UUID, principal: Principal,
@@ -310,7 +317,7 @@ async def decide(session: AsyncSession, *, now: datetime, case_id: UUID, princip
                                   proposed_action=proposal.action, decision_reason=reason,
                                   decided_by=principal.id, decided_at=now))
     await _apply_to_staff(session, row, action=action, suspension_days=decided.suspension_days,
-                          now=now)
+                          decided_by=principal.id, now=now)
     await _record(session, row, action=action, fine=decided.fine, currency=currency,
                   suspension_days=decided.suspension_days, decided_by=principal.id,
                   decided_at=now)
@@ -358,6 +365,9 @@ async def decide_appeal(session: AsyncSession, *, now: datetime, case_id: UUID,
     values: dict[str, Any] = {"appeal_outcome": outcome, "appeal_reason": reason,
                               "appeal_decided_by": principal.id, "appeal_decided_at": now}
     lifted = f"case {case_id} {outcome} on appeal"
+    if outcome != "upheld" and row.action == "termination":
+        # The termination no longer stands: its offboarding is called off (R1 §6.3).
+        await offboarding.call_off_for_case(session, staff_id=row.staff_id, case_id=case_id)
     if outcome == "upheld":
         if action is not None:
             raise Invalid("an upheld decision keeps its action; name none")

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_hr.domain import staff as rules
 from club_hr.schema import staff
+from club_hr.services import policies
 
 
 def staff_view(row: Any) -> dict:
@@ -60,6 +61,8 @@ async def hire(session: AsyncSession, *, now: datetime, display_name: str, role:
     ))
     await publish(session, StaffHired(staff_id=staff_id, display_name=display_name, role=role,
                                       department=department, hired_at=hired_at))
+    # R1 §9.2: newcomers, too, acknowledge the rules in force.
+    await policies.request_acknowledgements_from_newcomer(session, staff_id=staff_id, now=now)
     return staff_view(await get(session, staff_id))
 
 
@@ -136,6 +139,14 @@ async def lift_case_suspension(session: AsyncSession, *, now: datetime, staff_id
     await _changed(session, staff_id, now, status=rules.ACTIVE, suspended_until=None,
                    suspended_by_case=None, status_reason=reason)
     return True
+
+
+async def offboard(session: AsyncSession, *, now: datetime, staff_id: UUID) -> dict:
+    """The last step of offboarding (R1 §6.3): the record closes."""
+    row = await get(session, staff_id, for_update=True)
+    rules.check_can_change(row.status, "offboard them again")
+    return await _changed(session, staff_id, now, status=rules.OFFBOARDED, suspended_until=None,
+                          suspended_by_case=None, status_reason="offboarded")
 
 
 async def end_suspensions(session: AsyncSession, now: datetime) -> int:
