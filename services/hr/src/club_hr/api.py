@@ -1,7 +1,0 @@
-"""The hr service's HTTP API."""
-
-from __future__ import annotations
-
-from fastapi import APIRouter
-
-router = APIRouter()

@@ -1,0 +1,11 @@
+"""The hr service's HTTP API: one router per area, gathered here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from club_hr.api import assessments, attendance, discipline, gifts, rewards, staff, training
+
+router = APIRouter()
+for area in (staff, attendance, assessments, discipline, rewards, training, gifts):
+    router.include_router(area.router)

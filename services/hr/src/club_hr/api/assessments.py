@@ -1,0 +1,133 @@
+"""KPI catalogue, templates, facts and assessments (R2 §5; BLUEPRINT §6)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from club_platform.auth import Principal, Role, require_roles
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AwareDatetime, Field
+
+from club_hr.api.common import (
+    MANAGING_ROLES,
+    Body,
+    IdempotencyKey,
+    anyone_on_staff,
+    change,
+    check_self_or_managing,
+    create,
+    grace_of,
+    hr_admin,
+    now_of,
+    read,
+)
+from club_hr.domain import kpis as rules
+from club_hr.domain.staff import StaffRole
+from club_hr.services import assessments, kpis
+
+router = APIRouter(tags=["assessments"])
+
+assessors = require_roles(Role.HEAD, Role.HR_ADMIN)
+
+
+class TemplateItemBody(Body):
+    code: str = Field(description="A KPI of the catalogue (GET /kpis)")
+    weight: int = Field(description="Whole percent; the weights of a template sum to 100")
+    target: Decimal = Field(description="The value that scores 5")
+    worst: Decimal = Field(description="The value that scores 0")
+
+
+class TemplateBody(Body):
+    items: list[TemplateItemBody]
+
+
+class AssessmentRequest(Body):
+    staff_id: UUID
+    period_start: date
+    period_end: date = Field(description="Inclusive; the period must be over")
+
+
+@router.get("/kpis", summary="The KPIs the service can measure, with their direction")
+async def catalogue(_: Principal = Depends(anyone_on_staff)) -> list[dict]:
+    return [{"code": k.code, "direction": k.direction.value, "unit": k.unit,
+             "description": k.description} for k in rules.CATALOGUE.values()]
+
+
+@router.get("/kpi-templates", summary="Every version of the KPI templates")
+async def list_templates(request: Request, role: StaffRole | None = None,
+                         _: Principal = Depends(anyone_on_staff)) -> list[dict]:
+    return await read(request, lambda s: kpis.list_templates(s, role))
+
+
+@router.get("/kpi-templates/{role}/in-force",
+            summary="The template a period starting on `on` is assessed with")
+async def template_in_force(role: StaffRole, request: Request,
+                            on: Annotated[date | None, Query()] = None,
+                            _: Principal = Depends(anyone_on_staff)) -> dict:
+    day = on or now_of(request).date()
+    return await read(request, lambda s: kpis.template_in_force(s, role, day))
+
+
+@router.put("/kpi-templates/{role}/{effective_from}",
+            summary="Set a role's template from a future date on (R2 §5.1)")
+async def put_template(role: StaffRole, effective_from: date, body: TemplateBody,
+                       request: Request, principal: Principal = Depends(hr_admin)) -> dict:
+    items = [rules.TemplateItem(i.code, i.weight, i.target, i.worst) for i in body.items]
+    return await change(request, lambda s: kpis.put_template(
+        s, role=role, effective_from=effective_from, items=items,
+        today=now_of(request).date(), created_by=principal.id))
+
+
+@router.get("/kpi-facts", summary="KPI facts, each naming the event (ce_id) it came from")
+async def list_facts(request: Request, staff_id: UUID | None = None, kind: str | None = None,
+                     since: Annotated[AwareDatetime | None, Query()] = None,
+                     until: Annotated[AwareDatetime | None, Query()] = None,
+                     principal: Principal = Depends(anyone_on_staff)) -> list[dict]:
+    if principal.role not in MANAGING_ROLES:
+        staff_id = staff_id or principal.id
+    check_self_or_managing(principal, staff_id, "KPI facts")
+    return await read(request, lambda s: kpis.list_facts(
+        s, staff_id=staff_id, kind=kind, start=since, end=until))
+
+
+@router.post("/assessments", status_code=201,
+             summary="Assess a staff member over an ended period and publish it")
+async def assess(body: AssessmentRequest, request: Request, key: IdempotencyKey = None,
+                 principal: Principal = Depends(assessors)):
+    return await create(request, principal, key, body, lambda s: assessments.publish_assessment(
+        s, now=now_of(request), staff_id=body.staff_id, period_start=body.period_start,
+        period_end=body.period_end, published_by=principal.id, grace=grace_of(request)))
+
+
+@router.get("/assessments", summary="Published assessments (staff see their own)")
+async def list_assessments(request: Request, staff_id: UUID | None = None,
+                           period_start: date | None = None, period_end: date | None = None,
+                           principal: Principal = Depends(anyone_on_staff)) -> list[dict]:
+    if principal.role not in MANAGING_ROLES:
+        staff_id = staff_id or principal.id
+    check_self_or_managing(principal, staff_id, "assessments")
+    return await read(request, lambda s: assessments.list_assessments(
+        s, staff_id=staff_id, period_start=period_start, period_end=period_end))
+
+
+@router.get("/assessments/{assessment_id}", summary="One assessment, each KPI with the ids "
+            "of what it counted")
+async def get_assessment(assessment_id: UUID, request: Request,
+                         principal: Principal = Depends(anyone_on_staff)) -> dict:
+    found = await read(request, lambda s: assessments.get_assessment(s, assessment_id))
+    check_self_or_managing(principal, found["staff_id"], "assessments")
+    return found
+
+
+@router.get("/assessments/{assessment_id}/evidence",
+            summary="What each KPI counted: the events (ce_id, topic, time, value), shifts and "
+                    "training attendances")
+async def evidence(assessment_id: UUID, request: Request,
+                   principal: Principal = Depends(anyone_on_staff)) -> dict:
+    found = await read(request, lambda s: assessments.get_assessment(
+        s, assessment_id, with_evidence=True))
+    check_self_or_managing(principal, found["staff_id"], "assessments")
+    return found

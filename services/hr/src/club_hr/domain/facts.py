@@ -1,0 +1,107 @@
+"""KPI facts (R2 §5.1): what the other services' events say about someone's work, one fact per
+event and staff member, kept so that every assessment can name the events it counted.
+
+A fact is a pure function of one event, so the facts do not depend on the order events arrive
+in: replaying the topics from the start into an empty database gives exactly the same facts
+(BLUEPRINT §4). Facts name staff ids only; HR need not know the staff member yet. No customer
+id is kept: HR assesses its staff, not the club's customers (R1 §4.4, §6).
+
+| kind               | staff       | from               | value             | attrs         |
+|--------------------|-------------|--------------------|-------------------|---------------|
+| visit              | (dept.)     | visit.completed    |                   |               |
+| visit_served       | each served | visit.completed    |                   | host          |
+| survey             | (dept.)     | survey.submitted   | csat              |               |
+| survey_rating      | each named  | survey.submitted   | csat              |               |
+| complaint          | (dept.)     | complaint.opened   |                   | category, …   |
+| upheld_complaint   | each named  | complaint.resolved |                   |               |
+| complaint_resolved | handled_by  | complaint.resolved | hours to resolve  | within_sla, … |
+| followup           | staff_id    | followup.completed |                   | on_time, …    |
+| incident_reported  | reported_by | incident.reported  | minutes to report | category, …   |
+
+Each fact's `subject_id` is the business aggregate (visit, survey response, complaint,
+follow-up, incident); a second event about the same aggregate (a re-sent completion) does not
+make a second fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from club_contracts import (
+    ComplaintOpened,
+    ComplaintResolved,
+    Event,
+    FollowupCompleted,
+    IncidentReported,
+    SurveySubmitted,
+    VisitCompleted,
+)
+
+HOURS_PLACES = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: str
+    staff_id: UUID | None  # None: a department-wide fact
+    subject_id: UUID
+    occurred_at: datetime
+    value: Decimal | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def _unique(ids: list[UUID]) -> list[UUID]:
+    return list(dict.fromkeys(ids))
+
+
+def _hours(start: datetime, end: datetime) -> Decimal:
+    return (Decimal(str((end - start).total_seconds())) / 3600).quantize(HOURS_PLACES)
+
+
+def facts_from(event: Event) -> list[Fact]:
+    match event:
+        case VisitCompleted():
+            served = _unique([event.host_staff_id, *event.staff_ids,
+                              *(s.staff_id for s in event.services)])
+            return [Fact("visit", None, event.visit_id, event.completed_at)] + [
+                Fact("visit_served", staff_id, event.visit_id, event.completed_at,
+                     attrs={"host": staff_id == event.host_staff_id})
+                for staff_id in served
+            ]
+        case SurveySubmitted():
+            csat = Decimal(event.csat)
+            attrs = {"visit_id": str(event.visit_id) if event.visit_id else None}
+            return [Fact("survey", None, event.response_id, event.submitted_at, csat, attrs)] + [
+                Fact("survey_rating", staff_id, event.response_id, event.submitted_at, csat,
+                     attrs)
+                for staff_id in _unique(event.staff_ids)
+            ]
+        case ComplaintOpened():
+            return [Fact("complaint", None, event.complaint_id, event.opened_at,
+                         attrs={"category": event.category, "severity": event.severity})]
+        case ComplaintResolved():
+            upheld = [
+                Fact("upheld_complaint", staff_id, event.complaint_id, event.resolved_at)
+                for staff_id in _unique(event.subject_staff_ids)
+            ] if event.upheld else []
+            resolved = Fact("complaint_resolved", event.handled_by, event.complaint_id,
+                            event.resolved_at, _hours(event.opened_at, event.resolved_at),
+                            {"within_sla": event.within_sla, "upheld": event.upheld})
+            return [*upheld, resolved]
+        case FollowupCompleted():
+            return [Fact("followup", event.staff_id, event.followup_id, event.completed_at,
+                         attrs={"on_time": event.completed_at <= event.due_at,
+                                "reason": event.reason, "outcome": event.outcome,
+                                "complaint_id": str(event.complaint_id)
+                                if event.complaint_id else None})]
+        case IncidentReported():
+            minutes = (Decimal(str((event.reported_at - event.occurred_at).total_seconds()))
+                       / 60).quantize(HOURS_PLACES)
+            return [Fact("incident_reported", event.reported_by, event.incident_id,
+                         event.reported_at, minutes,
+                         {"category": event.category, "severity": event.severity})]
+    return []

@@ -1,0 +1,120 @@
+"""Rewards (R1 §7.1, R2 §5.2–5.3): an outstanding assessment proposes one; the head grants
+commendations, bonuses and promotions, each published as `reward.granted` with its clause."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from club_contracts import RewardGranted
+from club_platform.errors import Conflict, Invalid, NotFound
+from club_platform.outbox import publish
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from club_hr.domain import rewards as rules
+from club_hr.domain.staff import ACTIVE
+from club_hr.schema import assessments, reward_proposals, rewards
+from club_hr.services import staff as register
+
+
+def proposal_view(row: Any) -> dict:
+    return {"proposal_id": row.proposal_id, "assessment_id": row.assessment_id,
+            "staff_id": row.staff_id, "suggested_kind": row.suggested_kind,
+            "reason": row.reason, "status": row.status, "proposed_at": row.proposed_at,
+            "decided_by": row.decided_by, "decided_at": row.decided_at,
+            "reward_id": row.reward_id}
+
+
+def reward_view(row: Any) -> dict:
+    return {"reward_id": row.reward_id, "staff_id": row.staff_id, "kind": row.kind,
+            "reason": row.reason, "rule_ref": row.rule_ref,
+            "bonus": None if row.bonus_amount is None else {
+                "amount": f"{row.bonus_amount:.2f}", "currency": row.bonus_currency},
+            "new_role": row.new_role, "proposal_id": row.proposal_id,
+            "granted_by": row.granted_by, "granted_at": row.granted_at}
+
+
+async def propose_for(session: AsyncSession, *, assessment_id: UUID, staff_id: UUID,
+                      now: datetime) -> None:
+    """R2 §5.2: an outstanding assessment is the basis for a reward; the head decides which."""
+    period = (await session.execute(
+        select(assessments.c.period_start, assessments.c.period_end)
+        .where(assessments.c.assessment_id == assessment_id))).one()
+    await session.execute(insert(reward_proposals).values(
+        proposal_id=uuid4(), assessment_id=assessment_id, staff_id=staff_id,
+        suggested_kind=rules.PROPOSED_FOR_OUTSTANDING, proposed_at=now,
+        reason=f"outstanding assessment for {period.period_start.isoformat()} – "
+               f"{period.period_end.isoformat()}").on_conflict_do_nothing())
+
+
+async def list_proposals(session: AsyncSession, *, status: str | None,
+                         staff_id: UUID | None) -> list[dict]:
+    query = select(reward_proposals).order_by(reward_proposals.c.proposed_at).limit(500)
+    if status:
+        query = query.where(reward_proposals.c.status == status)
+    if staff_id:
+        query = query.where(reward_proposals.c.staff_id == staff_id)
+    return [proposal_view(r) for r in (await session.execute(query)).all()]
+
+
+async def _open_proposal(session: AsyncSession, proposal_id: UUID) -> Any:
+    row = (await session.execute(
+        select(reward_proposals).where(reward_proposals.c.proposal_id == proposal_id)
+        .with_for_update())).first()
+    if row is None:
+        raise NotFound(f"no reward proposal {proposal_id}")
+    if row.status != "proposed":
+        raise Conflict(f"the proposal is already {row.status}")
+    return row
+
+
+async def grant(session: AsyncSession, *, now: datetime, granted_by: UUID, staff_id: UUID,
+                kind: str, reason: str, proposal_id: UUID | None, bonus: Decimal | None,
+                currency: str, new_role: str | None) -> dict:
+    member = await register.get(session, staff_id, for_update=True)
+    if member.status != ACTIVE:
+        raise Conflict(f"the staff member is {member.status}; rewards go to active staff")
+    rules.check_grant(kind, current_role=member.role, new_role=new_role, bonus=bonus)
+    if proposal_id is not None:
+        proposal = await _open_proposal(session, proposal_id)
+        if proposal.staff_id != staff_id:
+            raise Invalid("the proposal is for another staff member")
+    reward_id = uuid4()
+    rule_ref = rules.CLAUSES[kind]
+    await session.execute(rewards.insert().values(
+        reward_id=reward_id, staff_id=staff_id, kind=kind, reason=reason, rule_ref=rule_ref,
+        bonus_amount=bonus, bonus_currency=currency if bonus is not None else None,
+        new_role=new_role, proposal_id=proposal_id, granted_by=granted_by, granted_at=now))
+    if proposal_id is not None:
+        await session.execute(reward_proposals.update()
+                              .where(reward_proposals.c.proposal_id == proposal_id)
+                              .values(status="granted", decided_by=granted_by, decided_at=now,
+                                      reward_id=reward_id))
+    if new_role is not None:
+        await register.change_role(session, now=now, staff_id=staff_id, role=new_role)
+    await publish(session, RewardGranted(reward_id=reward_id, staff_id=staff_id, kind=kind,
+                                         reason=reason, rule_ref=rule_ref, granted_at=now))
+    row = (await session.execute(select(rewards).where(rewards.c.reward_id == reward_id))).one()
+    return reward_view(row)
+
+
+async def decline(session: AsyncSession, *, now: datetime, proposal_id: UUID,
+                  declined_by: UUID) -> dict:
+    await _open_proposal(session, proposal_id)
+    await session.execute(reward_proposals.update()
+                          .where(reward_proposals.c.proposal_id == proposal_id)
+                          .values(status="declined", decided_by=declined_by, decided_at=now))
+    row = (await session.execute(select(reward_proposals).where(
+        reward_proposals.c.proposal_id == proposal_id))).one()
+    return proposal_view(row)
+
+
+async def list_rewards(session: AsyncSession, *, staff_id: UUID | None) -> list[dict]:
+    query = select(rewards).order_by(rewards.c.granted_at).limit(500)
+    if staff_id:
+        query = query.where(rewards.c.staff_id == staff_id)
+    return [reward_view(r) for r in (await session.execute(query)).all()]

@@ -1,0 +1,118 @@
+"""R2 §6.1 working hours: which shift a clocking belongs to, late arrivals and early leaves
+beyond the grace period, and verdicts that do not depend on the order clockings arrive in."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from club_platform.errors import Invalid
+
+from club_hr.domain.attendance import (
+    EARLY_LEAVE,
+    LATE_ARRIVAL,
+    Clocking,
+    Shift,
+    attendance_of,
+    check_shift,
+    shift_of,
+)
+
+GRACE = timedelta(minutes=5)
+NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def shift(start: datetime = NINE, hours: float = 8) -> Shift:
+    return Shift(uuid4(), start, start + timedelta(hours=hours))
+
+
+def clock(direction: str, at: datetime) -> Clocking:
+    return Clocking(uuid4(), direction, at)
+
+
+def test_arriving_within_the_grace_period_is_on_time():
+    day = shift()
+    verdict = attendance_of([day], [clock("in", NINE + timedelta(minutes=5)),
+                                    clock("out", day.ends_at)], GRACE)[day.shift_id]
+    assert not verdict.late and verdict.late_minutes == 0
+    assert verdict.kept
+    assert verdict.violations() == {}
+
+
+def test_arriving_after_the_grace_period_is_late_by_whole_minutes():
+    day = shift()
+    arrival = clock("in", NINE + timedelta(minutes=12, seconds=40))
+    verdict = attendance_of([day], [arrival], GRACE)[day.shift_id]
+    assert verdict.late and verdict.late_minutes == 12
+    assert not verdict.kept
+    assert verdict.violations() == {LATE_ARRIVAL: (12, arrival)}
+
+
+def test_leaving_before_the_end_beyond_grace_is_an_early_leave():
+    day = shift()
+    departure = clock("out", day.ends_at - timedelta(minutes=30))
+    verdict = attendance_of([day], [clock("in", NINE), departure], GRACE)[day.shift_id]
+    assert verdict.early and verdict.early_minutes == 30
+    assert verdict.violations() == {EARLY_LEAVE: (30, departure)}
+
+
+def test_the_first_arrival_and_the_last_departure_count():
+    day = shift()
+    clockings = [
+        clock("in", NINE - timedelta(minutes=2)),
+        clock("out", NINE + timedelta(hours=3)),  # a break
+        clock("in", NINE + timedelta(hours=4)),  # back, hours after the start
+        clock("out", day.ends_at + timedelta(minutes=1)),
+    ]
+    verdict = attendance_of([day], clockings, GRACE)[day.shift_id]
+    assert verdict.kept
+    assert verdict.arrival == clockings[0] and verdict.departure == clockings[3]
+
+
+def test_the_verdict_does_not_depend_on_the_order_clockings_arrive_in():
+    day = shift()
+    clockings = [clock("in", NINE + timedelta(minutes=20)), clock("in", NINE),
+                 clock("out", day.ends_at - timedelta(hours=1)), clock("out", day.ends_at)]
+    forwards = attendance_of([day], clockings, GRACE)[day.shift_id]
+    backwards = attendance_of([day], list(reversed(clockings)), GRACE)[day.shift_id]
+    assert forwards == backwards
+    assert forwards.kept  # the earlier arrival and the later departure win
+
+
+def test_a_shift_nobody_clocked_into_is_not_kept_but_has_no_violation():
+    day = shift()
+    verdict = attendance_of([day], [], GRACE)[day.shift_id]
+    assert not verdict.kept
+    assert verdict.violations() == {}
+
+
+def test_back_to_back_shifts_split_the_clockings_by_the_nearest_edge():
+    morning = shift(NINE - timedelta(hours=1), hours=4)  # 08:00–12:00
+    afternoon = shift(NINE + timedelta(hours=4), hours=4)  # 13:00–17:00
+    out_at_noon = clock("out", NINE + timedelta(hours=3))
+    in_late_afternoon = clock("in", NINE + timedelta(hours=4, minutes=20))
+    assert shift_of(out_at_noon, [morning, afternoon]) == morning
+    assert shift_of(in_late_afternoon, [morning, afternoon]) == afternoon
+    verdicts = attendance_of([morning, afternoon],
+                             [clock("in", morning.starts_at), out_at_noon, in_late_afternoon],
+                             GRACE)
+    assert verdicts[morning.shift_id].kept
+    assert verdicts[afternoon.shift_id].late_minutes == 20
+
+
+def test_a_clocking_far_from_every_shift_belongs_to_none():
+    day = shift()
+    assert shift_of(clock("in", NINE - timedelta(hours=4)), [day]) is None
+    assert shift_of(clock("out", day.ends_at + timedelta(hours=3, minutes=1)), [day]) is None
+
+
+def test_a_zero_grace_period_makes_any_lateness_a_violation():
+    day = shift()
+    verdict = attendance_of([day], [clock("in", NINE + timedelta(seconds=30))],
+                            timedelta(0))[day.shift_id]
+    assert verdict.late and verdict.late_minutes == 0  # late, by less than a minute
+
+
+@pytest.mark.parametrize("hours", [0, -1, 17])
+def test_a_shift_must_end_after_it_starts_and_not_last_too_long(hours):
+    with pytest.raises(Invalid):
+        check_shift(NINE, NINE + timedelta(hours=hours))
