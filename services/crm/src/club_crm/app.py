@@ -1,20 +1,28 @@
-"""The composition root of the crm service: settings → runtime → FastAPI app."""
+"""The composition root of the crm service: settings → runtime → FastAPI app.
+
+The crm service keeps customers' personal data (encrypted at rest, read only by CRM roles
+with a stated purpose, every read audited), handles complaints with an SLA and escalation,
+schedules follow-up calls and runs satisfaction surveys (R1 §2.4, §3.5, §6; R2 §3.3–3.5).
+"""
 
 from __future__ import annotations
 
-from club_platform.clock import Clock
+from club_platform.clock import Clock, SystemClock
 from club_platform.http import create_app
 from club_platform.runtime import ServiceRuntime
 from fastapi import FastAPI
 
 from club_crm.api import router
-from club_crm.handlers import consumer
+from club_crm.handlers import build_consumer
+from club_crm.jobs import build_jobs
 from club_crm.settings import CrmSettings
 
 
 def build_app(settings: CrmSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or CrmSettings()
-    runtime = ServiceRuntime(settings, consumer=consumer, clock=clock)
+    clock = clock or SystemClock()
+    runtime = ServiceRuntime(settings, consumer=build_consumer(settings, clock),
+                             jobs=build_jobs(settings), clock=clock)
     return create_app(
         runtime=runtime,
         routers=[router],
