@@ -10,8 +10,10 @@ from club_contracts import (
     ComplaintEscalated,
     ComplaintOpened,
     ComplaintResolved,
+    StaffHired,
 )
 from club_platform.auth import Role
+from club_platform.testing import wait_for
 
 from club_crm.jobs import COMPLAINT_SLA
 
@@ -310,3 +312,34 @@ async def test_manual_escalation_climbs_the_ladder(crm, kafka_tap):
     assert second.json()["escalated_to_role"] == "head"
     assert third.status_code == 409
     assert [(s.event.level, s.event.reason) for s in seen] == [(1, "manual"), (2, "manual")]
+
+
+async def test_work_moves_off_a_suspended_specialist_but_stays_with_the_deputy(
+        crm, sql, event_publisher, clock):
+    deputy, specialist = uuid4(), await crm.hire_specialist()
+    await event_publisher.publish(StaffHired(staff_id=deputy, display_name="Deputy Dai",
+                                             role="deputy", department="service",
+                                             hired_at=clock.now()))
+    await crm.staff_known(sql, deputy, "active")
+    await crm.staff_known(sql, specialist, "active")
+    customer_id = await crm.register(full_name="Qin Lu")
+    with_deputy = (await _open(crm, customer_id))["complaint_id"]
+    with_specialist = (await _open(crm, customer_id))["complaint_id"]
+    await _post(crm, f"/complaints/{with_deputy}/assign", {"staff_id": str(deputy)})
+    await _post(crm, f"/complaints/{with_specialist}/assign", {"staff_id": str(specialist)})
+    await crm.set_status(deputy, "active", role="deputy")       # a change that moves nothing
+    await crm.set_status(specialist, "suspended")
+    await crm.staff_known(sql, specialist, "suspended")
+
+    async def deputy_change_applied() -> bool:
+        return await sql.fetchval("SELECT status_at > hired_at FROM staff WHERE staff_id = $1",
+                                  deputy)
+    await wait_for(deputy_change_applied, what="the deputy's change applied")
+
+    async def owner(complaint_id: str) -> str | None:
+        async with crm.as_(Role.HEAD) as http:
+            found = await http.get("/complaints", params={"customer_id": str(customer_id)})
+        return next(c["assigned_to"] for c in found.json() if c["complaint_id"] == complaint_id)
+
+    assert await owner(with_deputy) == str(deputy)
+    assert await owner(with_specialist) != str(specialist)

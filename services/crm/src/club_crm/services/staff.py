@@ -93,9 +93,17 @@ async def note_assignment(session: AsyncSession, staff_id: UUID, now: datetime) 
 
 
 async def rebalance(session: AsyncSession, staff_id: UUID, now: datetime) -> int:
-    """Move work after a change of `staff_id`'s role or status; returns the items moved."""
-    if await is_active_specialist(session, staff_id):
+    """Move work after a change of `staff_id`'s role or status; returns the items moved.
+
+    An active specialist is handed the work nobody holds; someone who can no longer hold
+    work (not active, or no longer a specialist, deputy or head) gives theirs back."""
+    member = await staff_member(session, staff_id)
+    if member is None:
+        return 0
+    if member.status == "active" and member.role == "crm_specialist":
         owner = None           # hand out what nobody holds
+    elif member.status == "active" and member.role in ("deputy", "head"):
+        return 0               # a supervisor keeps what was given to them (R2 §2.2)
     else:
         owner = staff_id       # take back what this person can no longer do
     moved = 0
