@@ -50,8 +50,8 @@ async def test_only_crm_roles_read_personal_data(crm, token):
                                      headers={"X-Access-Purpose": "customer_request"})
             notes = await http.get(f"/customers/{customer_id}/notes",
                                    params={"purpose": "customer_request"})
-            found = await http.get("/customers", params={"phone": "13700003333",
-                                                         "purpose": "customer_request"})
+            found = await http.post("/customers/search", json={"phone": "13700003333"},
+                                    params={"purpose": "customer_request"})
         for response in (profile, notes, found):
             assert response.status_code == 403, (role, response.text)
             assert response.json()["code"] == "forbidden"
@@ -131,14 +131,17 @@ async def test_find_by_email_or_phone_however_written(crm):
     email = f"Ma.Rui.{_unique()}@Example.com"
     customer_id = await crm.register(full_name="Ma Rui", email=email, phone="+86 (136) 0000-4444")
     async with crm.as_(Role.CRM_SPECIALIST) as http:
-        by_email = await http.get("/customers", params={"email": email.upper(),
-                                                        "purpose": "customer_request"})
-        by_phone = await http.get("/customers", params={"phone": "+86 136 0000 4444",
-                                                        "purpose": "customer_request"})
-        neither = await http.get("/customers", params={"purpose": "customer_request"})
+        purpose = {"X-Access-Purpose": "customer_request"}
+        by_email = await http.post("/customers/search", json={"email": email.upper()},
+                                   headers=purpose)
+        by_phone = await http.post("/customers/search", json={"phone": "+86 136 0000 4444"},
+                                   headers=purpose)
+        neither = await http.post("/customers/search", json={}, headers=purpose)
+        no_purpose = await http.post("/customers/search", json={"email": email})
     assert [c["customer_id"] for c in by_email.json()] == [str(customer_id)]
     assert str(customer_id) in [c["customer_id"] for c in by_phone.json()]
     assert neither.status_code == 422
+    assert no_purpose.status_code == 400
 
 
 async def test_update_and_duplicate_email(crm):
@@ -155,8 +158,8 @@ async def test_update_and_duplicate_email(crm):
                                          "email": None},
                                    params={"purpose": "account_maintenance"})
         read = await http.get(f"/customers/{customer_id}", params={"purpose": "customer_request"})
-        old = await http.get("/customers", params={"email": first_email,
-                                                   "purpose": "customer_request"})
+        old = await http.post("/customers/search", json={"email": first_email},
+                              params={"purpose": "customer_request"})
     assert taken.status_code == 409
     assert clash.status_code == 409
     assert no_purpose.status_code == 400

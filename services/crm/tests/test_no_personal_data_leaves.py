@@ -58,6 +58,9 @@ async def test_no_message_or_log_line_carries_a_customers_identity(
                 "description": f"I am {NAME}, call me on {PHONE}"})).json()
             complaint_id = complaint["complaint_id"]
             await runtime.run_job(COMPLAINT_SLA, clock.now() + timedelta(hours=2))
+            found = await http.post("/customers/search", json={"phone": PHONE},
+                                    params={"purpose": "customer_request"})
+            assert [c["full_name"] for c in found.json()] == [NAME]
             refused = await http.post("/customers", json={"full_name": NAME,
                                                           "email": f"{NAME} at home"})
             assert refused.status_code == 422 and _leaks(refused.text) == []

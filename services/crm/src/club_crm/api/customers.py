@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from club_platform.auth import STAFF_ROLES, Principal, Role, require_roles
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from club_crm.api.common import (
@@ -67,14 +67,22 @@ async def register(body: RegisterCustomer, request: Request,
             preferences=body.preferences))
 
 
-@router.get("", summary="Find customers by e-mail or phone (audited; needs a purpose)")
-async def search(request: Request, email: str | None = Query(default=None, max_length=254),
-                 phone: str | None = Query(default=None, max_length=40),
+class FindCustomer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+@router.post("/search", summary="Find customers by e-mail or phone (audited; needs a purpose). "
+                                "A POST, so the e-mail or phone never sits in a URL or its logs")
+async def search(body: FindCustomer, request: Request,
                  principal: Principal = Depends(require_roles(*CRM_ROLES)),
                  purpose: AccessPurpose = Depends(stated_purpose)) -> list[dict]:
     settings, now = settings_of(request), now_of(request)
     return await read(request, lambda s: customers.find_customers(
-        s, settings.cipher, principal, now, email=email, phone=phone, purpose=purpose))
+        s, settings.cipher, principal, now, email=body.email, phone=body.phone,
+        purpose=purpose))
 
 
 @router.get("/me", summary="A member's own record (audited as a data-subject access)")

@@ -126,7 +126,7 @@ async def register_customer(session: AsyncSession, cipher: FieldCipher, principa
     prefs = _clean_preferences(preferences)
     if email and await _email_taken(session, cipher, email):
         raise Conflict("a customer with this e-mail address is already registered; find them "
-                       "with GET /customers?email=… and a stated purpose")
+                       "with POST /customers/search and a stated purpose")
     customer_id = customer_id or uuid4()
     inserted = await session.execute(
         pg_insert(customers).values(
