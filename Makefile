@@ -17,28 +17,29 @@ install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	@uv sync --frozen --quiet
 
-infra:
+infra: install
 	@$(PYTHON) deploy/local/infra.py up
+	@$(RUN) uv run --frozen club kafka-access apply
 
-up: install infra
-	@$(RUN) uv run --frozen python deploy/local/platform.py up
+up: infra
+	@$(RUN) uv run --frozen python deploy/local/services.py up
 
 down stop:
-	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/platform.py down; fi
+	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/services.py down; fi
 	@$(PYTHON) deploy/local/infra.py down
 
 status:
 	@$(PYTHON) deploy/local/infra.py status; \
-	 if [ -x .venv/bin/python ]; then uv run --frozen python deploy/local/platform.py status; fi
+	 if [ -x .venv/bin/python ]; then uv run --frozen python deploy/local/services.py status; fi
 
 wipe:
-	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/platform.py down; fi
+	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/services.py down; fi
 	@$(PYTHON) deploy/local/infra.py wipe
 
-test: install infra
+test: infra
 	@$(RUN) uv run --frozen pytest $(PYTEST_ARGS)
 
-bench: install infra
+bench: infra
 	@$(RUN) uv run --frozen python -m tests.benchmarks $(BENCH_ARGS)
 
 lint: install

@@ -7,6 +7,10 @@
     python3 deploy/local/infra.py status   what runs, where
     python3 deploy/local/infra.py kafka-stop | kafka-start | postgres-stop | postgres-start
 
+Kafka listens on PLAINTEXT (loopback; development and tests) and on SASL_PLAINTEXT with
+SCRAM-SHA-512, where each service's principal is held to deploy/kafka/access.yaml (applied
+by `uv run club kafka-access apply`, which `make infra` runs).
+
 Kafka is Apache Kafka from Maven Central (deploy/local/kafka/pom.xml) in KRaft mode, one node
 that is broker and controller, on loopback. PostgreSQL is Debian's server package, run as a
 cluster in a data directory of this project, on loopback, with one database and one login role
@@ -107,7 +111,7 @@ def local_secrets() -> dict:
         "jwt": secrets.token_urlsafe(32),
         "crm_field_key": secrets.token_urlsafe(32),
         **{f"db_{s}": secrets.token_urlsafe(18) for s in SERVICES},
-        **{f"kafka_{s}": secrets.token_urlsafe(18) for s in (*SERVICES, "admin", "door")},
+        **{f"kafka_{s}": secrets.token_urlsafe(18) for s in (*SERVICES, "door", "admin")},
     }
     SECRETS.write_text(json.dumps(values, indent=2))
     SECRETS.chmod(0o600)
@@ -142,7 +146,7 @@ def ensure_kafka_jars() -> None:
     if KAFKA_LIBS.exists():
         shutil.rmtree(KAFKA_LIBS)
     KAFKA_LIBS.mkdir(parents=True)
-    run([mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies",
+    run([mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom), "dependency:copy-dependencies",
          f"-DoutputDirectory={KAFKA_LIBS}", "-DincludeScope=runtime"])
     stamp.write_text(digest)
 
@@ -151,18 +155,24 @@ def kafka_classpath() -> str:
     return str(KAFKA_LIBS / "*")
 
 
-def kafka_config(secure: bool) -> Path:
-    listeners = [f"PLAINTEXT://{HOST}:{KAFKA_PORT}", f"CONTROLLER://{HOST}:{KAFKA_CONTROLLER_PORT}"]
-    advertised = [f"PLAINTEXT://{HOST}:{KAFKA_PORT}"]
-    protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT"]
-    security = ""
-    if secure:
-        listeners.append(f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}")
-        advertised.append(f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}")
-        protocols.append("SASL_PLAINTEXT:SASL_PLAINTEXT")
-        security = (HERE / "kafka" / "security.properties.in").read_text().format(
-            admin_password=local_secrets()["kafka_admin"],
-        )
+def kafka_tool(*args: str) -> list[str]:
+    """A Kafka command-line tool (from the broker jar), logging to the broker's log config."""
+    return [java(), f"-Dkafka.logs.dir={KAFKA_LOGS}",
+            f"-Dlog4j.configuration=file:{HERE / 'kafka' / 'log4j.properties'}",
+            "-cp", kafka_classpath(), *args]
+
+
+KAFKA_PRINCIPALS = (*SERVICES, "door", "admin")
+
+
+def kafka_config() -> Path:
+    """Two client listeners: PLAINTEXT (loopback, development and tests, unrestricted) and
+    SASL_PLAINTEXT with SCRAM, where every principal is held to its ACLs."""
+    listeners = [f"PLAINTEXT://{HOST}:{KAFKA_PORT}", f"CONTROLLER://{HOST}:{KAFKA_CONTROLLER_PORT}",
+                 f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}"]
+    advertised = [f"PLAINTEXT://{HOST}:{KAFKA_PORT}", f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}"]
+    protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT", "SASL_PLAINTEXT:SASL_PLAINTEXT"]
+    security = (HERE / "kafka" / "security.properties.in").read_text()
     text = (HERE / "kafka" / "server.properties.in").read_text().format(
         controller_port=KAFKA_CONTROLLER_PORT,
         listeners=",".join(listeners),
@@ -194,7 +204,7 @@ def kafka_started_marker() -> bool:
     return log.exists() and b"Kafka Server started" in log.read_bytes()
 
 
-def start_kafka(secure: bool = False) -> None:
+def start_kafka() -> None:
     if kafka_pid():
         say(f"Kafka already running (pid {kafka_pid()}) on {HOST}:{KAFKA_PORT}")
         return
@@ -203,19 +213,19 @@ def start_kafka(secure: bool = False) -> None:
     ensure_kafka_jars()
     KAFKA_DATA.mkdir(parents=True, exist_ok=True)
     KAFKA_LOGS.mkdir(parents=True, exist_ok=True)
-    config = kafka_config(secure)
+    config = kafka_config()
     started = time.monotonic()
     if not (KAFKA_DATA / "meta.properties").exists():
         cluster_id = subprocess.run(
-            [java(), "-cp", kafka_classpath(), "kafka.tools.StorageTool", "random-uuid"],
+            kafka_tool("kafka.tools.StorageTool", "random-uuid"),
             check=True, capture_output=True, text=True,
         ).stdout.strip()
-        format_cmd = [java(), "-cp", kafka_classpath(), "kafka.tools.StorageTool", "format",
-                      "-t", cluster_id, "-c", str(config), "--ignore-formatted"]
-        if secure:
-            # SCRAM credentials for the super user must exist before the broker starts.
-            format_cmd += ["--add-scram",
-                           f"SCRAM-SHA-512=[name=admin,password={local_secrets()['kafka_admin']}]"]
+        format_cmd = kafka_tool("kafka.tools.StorageTool", "format", "-t", cluster_id,
+                                "-c", str(config), "--ignore-formatted")
+        # Every principal's SCRAM credentials, written with the cluster's first metadata.
+        for principal in KAFKA_PRINCIPALS:
+            password = local_secrets()[f"kafka_{principal}"]
+            format_cmd += ["--add-scram", f"SCRAM-SHA-512=[name={principal},password={password}]"]
         run(format_cmd, stdout=subprocess.DEVNULL)
     (KAFKA_LOGS / "server.log").unlink(missing_ok=True)
     env = {**os.environ, "LOG_DIR": str(KAFKA_LOGS)}
@@ -413,6 +423,8 @@ def write_env() -> None:
         f"CLUB_KAFKA_SASL_BOOTSTRAP_SERVERS={HOST}:{KAFKA_SASL_PORT}",
         f"CLUB_POSTGRES_ADMIN_URL=postgresql://postgres:{values['postgres']}@{HOST}:{POSTGRES_PORT}/postgres",
         f"CLUB_JWT_SECRET={values['jwt']}",
+        f"CLUB_KAFKA_LIBS={KAFKA_LIBS}",
+        *[f"CLUB_KAFKA_SCRAM_{p.upper()}={values[f'kafka_{p}']}" for p in KAFKA_PRINCIPALS],
     ]
     for service in SERVICES:
         prefix = service.upper()
@@ -436,11 +448,11 @@ def write_env() -> None:
 # ------------------------------------------------------------------ commands
 
 
-def up(secure: bool) -> None:
+def up() -> None:
     started = time.monotonic()
     java()
     start_postgres()
-    start_kafka(secure=secure)
+    start_kafka()
     write_env()
     say(f"infrastructure ready in {time.monotonic() - started:.1f}s; addresses in {ENV_FILE}")
 
@@ -475,12 +487,10 @@ def main() -> int:
     parser.add_argument("command", choices=["up", "down", "wipe", "status", "kafka-stop",
                                             "kafka-start", "postgres-stop", "postgres-start",
                                             "env"])
-    parser.add_argument("--secure", action="store_true",
-                        help="also open a SASL/SCRAM listener with ACLs (see docs/operations.md)")
     args = parser.parse_args()
     match args.command:
         case "up":
-            up(args.secure)
+            up()
         case "down":
             down()
         case "wipe":
@@ -490,7 +500,7 @@ def main() -> int:
         case "kafka-stop":
             stop_kafka()
         case "kafka-start":
-            start_kafka(secure=args.secure)
+            start_kafka()
         case "postgres-stop":
             stop_postgres()
         case "postgres-start":

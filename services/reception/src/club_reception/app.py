@@ -7,7 +7,7 @@ from club_platform.http import create_app
 from club_platform.runtime import ServiceRuntime
 from fastapi import FastAPI
 
-from club_reception.api import router
+from club_reception.api import routers
 from club_reception.handlers import consumer
 from club_reception.settings import ReceptionSettings
 
@@ -17,7 +17,7 @@ def build_app(settings: ReceptionSettings | None = None, *, clock: Clock | None 
     runtime = ServiceRuntime(settings, consumer=consumer, clock=clock)
     return create_app(
         runtime=runtime,
-        routers=[router],
+        routers=routers,
         title="Club reception service",
         description=__doc__ or "",
     )

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from club_platform.settings import ServiceSettings
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -12,3 +16,32 @@ class ReceptionSettings(ServiceSettings):
 
     service_name: str = "reception"
     http_port: int = 8102
+
+    # The club's time zone: where "today" begins and ends for the day sheet (an IANA name).
+    timezone: str = "UTC"
+    # A booked customer can be checked in from this long before the booking starts until it
+    # ends (R1 §3.2); outside that window they are received as a walk-in.
+    check_in_opens_minutes: int = Field(default=120, ge=0, le=24 * 60)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        zone_of(name)
+        return name
+
+    @property
+    def zone(self) -> tzinfo:
+        return zone_of(self.timezone)
+
+    @property
+    def check_in_opens_before(self) -> timedelta:
+        return timedelta(minutes=self.check_in_opens_minutes)
+
+
+def zone_of(name: str) -> tzinfo:
+    if name.upper() == "UTC":
+        return UTC  # needs no time-zone database
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown time zone {name!r} (RECEPTION_TIMEZONE)") from e

@@ -1,11 +1,13 @@
 """`club`: the operator's command line.
 
-    club topics apply [--file F] [--replication-factor N]   create missing topics (idempotent)
+    club topics apply [--file F] [--replication-factor N]   create or reconcile topics (idempotent)
     club topics check [--file F]                            every catalogue topic is defined
     club tail TOPIC [--from-beginning] [--limit N]          decoded envelopes, one JSON a line
     club dlq list GROUP [--limit N]                         dead letters with their reasons
     club dlq replay GROUP [--limit N]                       send them back for GROUP only
     club token ROLE [--subject UUID] [--hours H]            a signed token (local development)
+    club kafka-access apply | print                         SCRAM principals' ACLs from
+                                                            deploy/kafka/access.yaml
 
 Kafka comes from KAFKA_BOOTSTRAP_SERVERS (and the CLUB_KAFKA_* security variables).
 """
@@ -29,12 +31,13 @@ from club_platform.envelope import PoisonMessage, decode
 from club_platform.kafka import (
     KafkaConnection,
     TopicSpec,
-    ensure_topics,
     partitions_of,
+    reconcile_topics,
     reliable_producer,
 )
 
 DEFAULT_TOPICS_FILE = Path("deploy/kafka/topics.yaml")
+DEFAULT_ACCESS_FILE = Path("deploy/kafka/access.yaml")
 
 
 def topic_specs(path: Path | None = None, replication_factor: int | None = None) -> list[TopicSpec]:
@@ -57,12 +60,39 @@ def topic_specs(path: Path | None = None, replication_factor: int | None = None)
     return specs
 
 
-def _find_topics_file() -> Path:
+def _find(relative: Path) -> Path:
     for base in (Path.cwd(), *Path(__file__).resolve().parents):
-        candidate = base / DEFAULT_TOPICS_FILE
+        candidate = base / relative
         if candidate.exists():
             return candidate
-    raise SystemExit(f"cannot find {DEFAULT_TOPICS_FILE}; pass --file")
+    raise SystemExit(f"cannot find {relative}; pass --file")
+
+
+def _find_topics_file() -> Path:
+    return _find(DEFAULT_TOPICS_FILE)
+
+
+def access_rules(path: Path | None = None) -> dict[str, dict]:
+    """deploy/kafka/access.yaml: principal → {group, produces, consumes}."""
+    document = yaml.safe_load((path or _find(DEFAULT_ACCESS_FILE)).read_text())
+    return {name: {"group": rule.get("group"), "produces": list(rule.get("produces") or []),
+                   "consumes": list(rule.get("consumes") or [])}
+            for name, rule in document["principals"].items()}
+
+
+def acl_commands(rules: dict[str, dict], bootstrap: str) -> list[list[str]]:
+    """Kafka's own AclCommand invocations granting exactly `rules` (idempotent: --add)."""
+    commands = []
+    for principal, rule in rules.items():
+        base = ["--bootstrap-server", bootstrap, "--add", "--allow-principal",
+                f"User:{principal}"]
+        if rule["produces"]:
+            commands.append([*base, "--producer", "--idempotent",
+                             *[a for t in rule["produces"] for a in ("--topic", t)]])
+        if rule["consumes"]:
+            commands.append([*base, "--consumer", "--group", rule["group"] or principal,
+                             *[a for t in rule["consumes"] for a in ("--topic", t)]])
+    return commands
 
 
 def connection() -> KafkaConnection:
@@ -125,8 +155,8 @@ def describe(record) -> dict:
 
 async def cmd_topics_apply(args: argparse.Namespace) -> int:
     specs = topic_specs(args.file, args.replication_factor)
-    created = await ensure_topics(connection(), specs)
-    print(json.dumps({"defined": len(specs), "created": created}))
+    changes = await reconcile_topics(connection(), specs)
+    print(json.dumps({"defined": len(specs), **changes}))
     return 0
 
 
@@ -179,6 +209,53 @@ async def cmd_dlq_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kafka_access(args: argparse.Namespace) -> int:
+    import concurrent.futures
+    import hashlib
+    import shlex
+    import subprocess
+
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        raise SystemExit("set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap")
+    commands = acl_commands(access_rules(args.file), bootstrap)
+    if args.action == "print":
+        for command in commands:
+            print("kafka-acls.sh " + shlex.join(command))
+        return 0
+    libs = Path(args.kafka_libs or os.environ.get("CLUB_KAFKA_LIBS", ".local/kafka/libs"))
+    if not libs.is_dir():
+        raise SystemExit(f"no Kafka jars in {libs}: run `make infra` or pass --kafka-libs")
+    cluster = asyncio.run(_cluster_id(KafkaConnection(bootstrap)))
+    digest = hashlib.sha256(
+        (cluster + "".join(shlex.join(c) for c in commands)).encode()).hexdigest()
+    stamp = libs.parent / "access.applied"
+    if stamp.exists() and stamp.read_text() == digest:
+        print(json.dumps({"acls": "unchanged"}))
+        return 0
+
+    def grant(command: list[str]) -> None:
+        subprocess.run(["java", "-cp", str(libs / "*"), "kafka.admin.AclCommand", *command],
+                       check=True, capture_output=True)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(grant, commands))
+    stamp.write_text(digest)
+    print(json.dumps({"acls": "applied", "commands": len(commands)}))
+    return 0
+
+
+async def _cluster_id(conn: KafkaConnection) -> str:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(**conn.client_args())
+    await admin.start()
+    try:
+        return str((await admin.describe_cluster())["cluster_id"])
+    finally:
+        await admin.close()
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from club_platform.auth import issue_token
 
@@ -226,6 +303,13 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--subject", type=UUID)
     token.add_argument("--hours", type=float, default=8)
     token.set_defaults(run=cmd_token)
+
+    access = sub.add_parser("kafka-access")
+    access.add_argument("action", choices=["apply", "print"])
+    access.add_argument("--file", type=Path)
+    access.add_argument("--bootstrap", help="a listener where the caller is a super user")
+    access.add_argument("--kafka-libs", help="Kafka's jars (default: $CLUB_KAFKA_LIBS)")
+    access.set_defaults(run=cmd_kafka_access)
 
     args = parser.parse_args(argv)
     result = args.run(args)

@@ -43,7 +43,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from club_contracts import Event
 from club_platform.db import Database
 from club_platform.envelope import Envelope, PoisonMessage, decode, format_time
-from club_platform.inbox import first_delivery
+from club_platform.inbox import first_deliveries, first_delivery
 from club_platform.kafka import KafkaConnection, reliable_producer
 from club_platform.tracing import span
 from faststream import AckPolicy, Context
@@ -98,6 +98,21 @@ class EventConsumer:
 
     def handler_for(self, ce_type: str) -> Handler | None:
         return self._handlers.get(ce_type)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """A decoded record on its way to its handler; `index` is its place in the poll."""
+
+    index: int
+    record: ConsumerRecord
+    envelope: Envelope
+    event: Event
+    handler: Handler
+
+    @property
+    def trace_parent(self) -> dict[str, str] | None:
+        return {"traceparent": self.envelope.traceparent} if self.envelope.traceparent else None
 
 
 def is_outage(error: BaseException) -> bool:
@@ -199,76 +214,131 @@ class ConsumerRunner:
     async def _on_batch(self, message: KafkaMessage = Context("message")) -> None:
         kafka_consumer: AIOKafkaConsumer = self._subscriber.consumer
         records: Sequence[ConsumerRecord] = message.raw_message
-        first_unprocessed: dict[TopicPartition, int] = {}
-        last: dict[TopicPartition, int] = {}
-        for record in records:
-            tp = TopicPartition(record.topic, record.partition)
-            first_unprocessed.setdefault(tp, record.offset)
-            last[tp] = record.offset
-        done: dict[TopicPartition, int] = {}
+        completed = 0
         try:
-            for record in records:
-                if self._stopping.is_set():
-                    break
-                await self.handle_record(record)
-                tp = TopicPartition(record.topic, record.partition)
-                first_unprocessed[tp] = done[tp] = record.offset + 1
+            completed = await self.handle_records(records)
         except Exception:
             # FastStream would swallow this and fetch past the unprocessed records: rewind.
             log.exception("consumer batch failed; rewinding to the first unprocessed record")
             await asyncio.sleep(1)
         finally:
-            for tp, offset in first_unprocessed.items():
-                if offset <= last[tp]:
-                    try:
-                        kafka_consumer.seek(tp, offset)
-                    except (IllegalStateError, KafkaError, AssertionError):
-                        pass  # revoked meanwhile: its new owner starts from the last commit
+            done: dict[TopicPartition, int] = {}
+            for record in records[:completed]:
+                done[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            rewind: dict[TopicPartition, int] = {}
+            for record in records[completed:]:
+                rewind.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+            for tp, offset in rewind.items():
+                try:
+                    kafka_consumer.seek(tp, offset)
+                except (IllegalStateError, KafkaError, AssertionError):
+                    pass  # revoked meanwhile: its new owner starts from the last commit
             if done:
                 await self._commit(kafka_consumer, done)
 
-    async def _commit(self, kafka_consumer: AIOKafkaConsumer,
-                      done: dict[TopicPartition, int]) -> None:
-        assigned = kafka_consumer.assignment()
-        offsets = {tp: off for tp, off in done.items() if tp in assigned}
-        if not offsets:
-            return
-        try:
-            await kafka_consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError, KafkaError) as e:
-            # A rebalance took the partitions: their records come again to the new owner,
-            # and the inbox makes the repeat harmless.
-            log.warning("offset commit failed (%s); the records will be redelivered", e)
+    async def handle_records(self, records: Sequence[ConsumerRecord]) -> int:
+        """Process a polled batch in order; returns how many leading records are finished.
+
+        The fast path runs every decodable event of the batch in one transaction (one inbox
+        insert for all, then each handler); if anything in it fails, the transaction rolls
+        back and the batch is handled one record at a time, with retries and dead letters.
+        """
+        deliveries: list[_Delivery] = []
+        for index, record in enumerate(records):
+            delivery = await self._triage(index, record)
+            if delivery is not None:
+                deliveries.append(delivery)
+        if not deliveries:
+            return len(records)
+        together, culprit, error = await self._handle_together(deliveries)
+        if together:
+            return len(records)
+        for delivery in deliveries:
+            if self._stopping.is_set():
+                return delivery.index
+            if delivery is culprit and isinstance(error, Unprocessable):
+                await self._dead_letter(delivery.record, "unprocessable", str(error), 1)
+                self._count(delivery.record, "dead_letter_unprocessable")
+                continue
+            # The record whose handler broke the batch has had one attempt already.
+            await self._handle_alone(delivery, attempts=1 if delivery is culprit else 0)
+        return len(records)
 
     async def handle_record(self, record: ConsumerRecord) -> str:
         """Process one record to its end: handled, duplicate, skipped or dead-lettered."""
+        delivery = await self._triage(0, record)
+        if delivery is None:
+            return "triaged"
+        return await self._handle_alone(delivery)
+
+    async def _triage(self, index: int, record: ConsumerRecord) -> _Delivery | None:
+        """Decode a record; dead-letter poison, skip what is not ours. None when finished."""
         headers = list(record.headers or ())
         replay_for = next((v for k, v in headers if k == REPLAY_HEADER), None)
         if replay_for is not None and replay_for != self.group_id.encode():
-            return self._count(record, "skipped_replay")
+            self._count(record, "skipped_replay")
+            return None
         try:
             envelope, event = decode(headers, record.value)
         except PoisonMessage as poison:
             await self._dead_letter(record, poison.reason, poison.detail, attempts=0)
-            return self._count(record, f"dead_letter_{poison.reason}")
+            self._count(record, f"dead_letter_{poison.reason}")
+            return None
         handler = self.consumer.handler_for(envelope.type)
         if handler is None:
             # Another major version of a topic we read, or a type we do not handle on it:
             # ours to ignore, not poison (BLUEPRINT §3 publishes majors side by side).
-            return self._count(record, "ignored_type")
-        attempts = 0
+            self._count(record, "ignored_type")
+            return None
+        return _Delivery(index, record, envelope, event, handler)
+
+    async def _handle_together(
+        self, deliveries: list[_Delivery]
+    ) -> tuple[bool, _Delivery | None, Exception | None]:
+        """All deliveries in one transaction. Returns whether that worked, and if not, the
+        delivery whose handler failed (None if the failure was not a handler's) and why."""
+        started = time.perf_counter()
+        outcomes: list[tuple[_Delivery, str]] = []
+        current: _Delivery | None = None
+        try:
+            async with self.database.transaction() as session:
+                fresh = await first_deliveries(
+                    session, self.consumer.name,
+                    [(d.envelope.id, d.record.topic) for d in deliveries])
+                for delivery in deliveries:
+                    if delivery.envelope.id not in fresh:
+                        outcomes.append((delivery, "duplicate"))
+                        continue
+                    fresh.discard(delivery.envelope.id)  # a repeat inside the batch
+                    current = delivery
+                    with span(f"consume {delivery.record.topic}", "club.consumer",
+                              delivery.trace_parent):
+                        await delivery.handler(session, delivery.event, delivery.envelope)
+                    current = None
+                    outcomes.append((delivery, "handled"))
+        except Exception as e:  # each record gets its own chance below
+            if len(deliveries) > 1:
+                log.info("a batch of %d failed together (%s); handling one by one",
+                         len(deliveries), type(e).__name__)
+            return False, current, e
+        HANDLE_SECONDS.labels(self.group_id).observe(time.perf_counter() - started)
+        for delivery, outcome in outcomes:
+            self._count(delivery.record, outcome)
+        return True, None, None
+
+    async def _handle_alone(self, delivery: _Delivery, attempts: int = 0) -> str:
+        record, envelope = delivery.record, delivery.envelope
         outage_backoff = self.retry_backoff
         while True:
             attempts += 1
             started = time.perf_counter()
             try:
-                with span(f"consume {record.topic}", "club.consumer",
-                          {"traceparent": envelope.traceparent} if envelope.traceparent else None):
+                with span(f"consume {record.topic}", "club.consumer", delivery.trace_parent):
                     async with self.database.transaction() as session:
                         if not await first_delivery(session, self.consumer.name, envelope.id,
                                                     record.topic):
                             return self._count(record, "duplicate")
-                        await handler(session, event, envelope)
+                        await delivery.handler(session, delivery.event, envelope)
                 HANDLE_SECONDS.labels(self.group_id).observe(time.perf_counter() - started)
                 return self._count(record, "handled")
             except Unprocessable as e:
@@ -292,6 +362,19 @@ class ConsumerRunner:
                 log.warning("handler for %s failed (attempt %d/%d): %s", envelope.type,
                             attempts, self.max_attempts, e)
                 await asyncio.sleep(self.retry_backoff * 2 ** (attempts - 1))
+
+    async def _commit(self, kafka_consumer: AIOKafkaConsumer,
+                      done: dict[TopicPartition, int]) -> None:
+        assigned = kafka_consumer.assignment()
+        offsets = {tp: off for tp, off in done.items() if tp in assigned}
+        if not offsets:
+            return
+        try:
+            await kafka_consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as e:
+            # A rebalance took the partitions: their records come again to the new owner,
+            # and the inbox makes the repeat harmless.
+            log.warning("offset commit failed (%s); the records will be redelivered", e)
 
     def _count(self, record: ConsumerRecord, outcome: str) -> str:
         CONSUMED.labels(self.group_id, record.topic, outcome).inc()

@@ -21,3 +21,19 @@ async def first_delivery(session: AsyncSession, consumer: str, event_id: UUID, t
         .returning(inbox.c.event_id)
     )
     return result.first() is not None
+
+
+async def first_deliveries(session: AsyncSession, consumer: str,
+                           deliveries: list[tuple[UUID, str]]) -> set[UUID]:
+    """Record a batch of `(event id, topic)` in one statement; returns the ids not seen
+    before (an id repeated within the batch is returned once)."""
+    if not deliveries:
+        return set()
+    result = await session.execute(
+        insert(inbox)
+        .values([{"consumer": consumer, "event_id": event_id, "topic": topic}
+                 for event_id, topic in deliveries])
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    )
+    return set(result.scalars())

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
@@ -134,6 +135,44 @@ async def ensure_topics(connection: KafkaConnection, specs: list[TopicSpec]) -> 
         return created
     finally:
         await admin.close()
+
+
+async def reconcile_topics(connection: KafkaConnection,
+                           specs: list[TopicSpec]) -> dict[str, list[str]]:
+    """Make the cluster match `specs`: create missing topics, set configs that differ, add
+    partitions where there are fewer (partitions are never removed: Kafka cannot)."""
+    created = await ensure_topics(connection, specs)
+    admin = AIOKafkaAdminClient(**connection.client_args())
+    await admin.start()
+    reconfigured, repartitioned = [], []
+    try:
+        existing = [s for s in specs if s.name not in created]
+        wanted = {s.name: s.config or {} for s in existing if s.config}
+        if wanted:
+            responses = await admin.describe_configs([
+                ConfigResource(ConfigResourceType.TOPIC, name, configs=dict.fromkeys(keys))
+                for name, keys in wanted.items()])
+            current: dict[str, dict[str, str]] = {}
+            for response in responses:
+                for _err, _msg, _type, name, entries in response.resources:
+                    current[name] = {entry[0]: entry[1] for entry in entries}
+            differ = [name for name, config in wanted.items()
+                      if any(current.get(name, {}).get(k) != v for k, v in config.items())]
+            if differ:
+                await admin.alter_configs([
+                    ConfigResource(ConfigResourceType.TOPIC, name, configs=wanted[name])
+                    for name in differ])
+                reconfigured = differ
+        described = await admin.describe_topics([s.name for s in existing])
+        counts = {t["topic"]: len(t["partitions"]) for t in described}
+        grow = {s.name: NewPartitions(s.partitions) for s in existing
+                if counts.get(s.name, s.partitions) < s.partitions}
+        if grow:
+            await admin.create_partitions(grow)
+            repartitioned = sorted(grow)
+    finally:
+        await admin.close()
+    return {"created": created, "reconfigured": reconfigured, "repartitioned": repartitioned}
 
 
 async def kafka_reachable(connection: KafkaConnection, timeout: float = 2.0) -> bool:

@@ -143,6 +143,25 @@ def broker_control(infrastructure: Infrastructure) -> BrokerControl | None:
     return BrokerControl(lambda: run("kafka-stop"), lambda: run("kafka-start"))
 
 
+class PostgresControl(BrokerControl):
+    """Stops and starts the test PostgreSQL server (the project's local one only)."""
+
+
+def postgres_control(infrastructure: Infrastructure) -> PostgresControl | None:
+    root = project_root()
+    if root is None or not (root / ".local" / "postgres" / "data" / "postmaster.pid").exists():
+        return None
+    local = read_env_file(root / ".env.local") if (root / ".env.local").exists() else {}
+    if local.get("CLUB_POSTGRES_ADMIN_URL") != infrastructure.postgres_admin_url:
+        return None
+    script = str(root / "deploy" / "local" / "infra.py")
+
+    def run(command: str) -> None:
+        subprocess.run([sys.executable, script, command], check=True, capture_output=True)
+
+    return PostgresControl(lambda: run("postgres-stop"), lambda: run("postgres-start"))
+
+
 def locate() -> Infrastructure:
     found = _from_environment()
     if found:

@@ -21,14 +21,17 @@ import pytest
 import pytest_asyncio
 from club_contracts import topics as catalogue_topics
 from club_platform.auth import Role, issue_token
+from club_platform.cli import topic_specs
 from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics
 from club_platform.testing.databases import DatabaseFactory
 from club_platform.testing.infrastructure import (
     BrokerControl,
     Infrastructure,
     InfrastructureUnavailable,
+    PostgresControl,
     broker_control,
     locate,
+    postgres_control,
 )
 from club_platform.testing.kafka import EventPublisher, TopicTap
 
@@ -46,7 +49,11 @@ def club_infrastructure() -> Infrastructure:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def kafka_connection(club_infrastructure: Infrastructure) -> KafkaConnection:
     connection = KafkaConnection(club_infrastructure.kafka_bootstrap_servers)
-    await ensure_topics(connection, [TopicSpec(t) for t in catalogue_topics()])
+    try:
+        specs = topic_specs()  # the project's deploy/kafka/topics.yaml
+    except SystemExit:  # a service tested outside the repository: the catalogue's topics
+        specs = [TopicSpec(t) for t in catalogue_topics()]
+    await ensure_topics(connection, specs)
     return connection
 
 
@@ -73,6 +80,16 @@ def kafka_broker(club_infrastructure: Infrastructure) -> BrokerControl:
     if control is None:
         pytest.fail("this test stops the Kafka broker: run it against the local infrastructure "
                     "(make infra) or testcontainers", pytrace=False)
+    return control
+
+
+@pytest.fixture
+def postgres_server(club_infrastructure: Infrastructure) -> PostgresControl:
+    """Stop and start PostgreSQL. Fails (never skips) unless it is the local server."""
+    control = postgres_control(club_infrastructure)
+    if control is None:
+        pytest.fail("this test stops PostgreSQL: run it against the local infrastructure "
+                    "(make infra)", pytrace=False)
     return control
 
 

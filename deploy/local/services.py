@@ -1,8 +1,8 @@
 """Run the four services on this machine as four separate processes (after `infra.py up`).
 
-    uv run python deploy/local/platform.py up       topics, migrations, start, wait until ready
-    uv run python deploy/local/platform.py down     stop the services (SIGTERM, then SIGKILL)
-    uv run python deploy/local/platform.py status
+    uv run python deploy/local/services.py up       topics, migrations, start, wait until ready
+    uv run python deploy/local/services.py down     stop the services (SIGTERM, then SIGKILL)
+    uv run python deploy/local/services.py status
 
 Each service reads its own `<SERVICE>_…` variables from .env.local; logs go to
 .local/logs/<service>.log; HTTP base URLs are added to .env.local as `<SERVICE>_URL`.
@@ -32,7 +32,7 @@ SERVICES = {"booking": 8101, "reception": 8102, "crm": 8103, "hr": 8104}
 
 
 def say(message: str) -> None:
-    print(f"[platform] {message}", flush=True)
+    print(f"[services] {message}", flush=True)
 
 
 def env_file() -> dict[str, str]:

@@ -1,0 +1,2 @@
+"""Reception's rules, pure: no I/O, no database sessions, no Kafka. Each module is unit-tested
+alone (tests/unit)."""

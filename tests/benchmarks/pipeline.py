@@ -1,0 +1,188 @@
+"""The platform's two engines beside raw aiokafka, in the same run:
+
+- relay: N events committed to the outbox → published by `OutboxRelay`, against a raw
+  aiokafka producer sending the same records with the same settings (idempotent, acks=all);
+- runner: N events on a topic → handled by `ConsumerRunner` (envelope decode, validation,
+  inbox, one insert per event, offset commits), against a raw aiokafka consumer that only
+  counts, and one that inserts the same rows with asyncpg in batches (no inbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import asyncpg
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer
+from club_contracts import AttendanceClocked
+from club_platform.consumer import ConsumerRunner, EventConsumer
+from club_platform.db import Database, asyncpg_dsn, install_platform_schema, outbox
+from club_platform.envelope import encode, envelope_for
+from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics, reliable_producer
+from club_platform.outbox import OutboxRelay, outbox_row
+from club_platform.testing import start_group_at_end
+from club_platform.testing.databases import DatabaseFactory
+
+from tests.benchmarks.common import Figure, median
+
+
+class BenchClocked(AttendanceClocked):
+    """A clock-in on a topic of its own, so benchmarks never feed a real consumer."""
+
+    topic = "bench.attendance.clocked"
+
+
+RELAY_TOPIC = "bench.relay"
+
+
+def clock_in() -> BenchClocked:
+    return BenchClocked(staff_id=uuid4(), direction="in", at=datetime.now(UTC),
+                        device_id=uuid4())
+
+
+async def _fresh_database(factory: DatabaseFactory) -> Database:
+    database = Database(await factory.create("bench"), pool_size=4)
+    async with database.engine.begin() as connection:
+        await connection.run_sync(install_platform_schema)
+        await connection.execute(sa.text(
+            "CREATE TABLE clocks (event_id uuid PRIMARY KEY, staff_id uuid NOT NULL, "
+            "at timestamptz NOT NULL)"))
+    return database
+
+
+async def relay_once(kafka: KafkaConnection, factory: DatabaseFactory, n: int) -> float:
+    database = await _fresh_database(factory)
+    rows = [outbox_row(clock_in()) | {"topic": RELAY_TOPIC} for _ in range(n)]
+    for start in range(0, n, 5000):
+        async with database.transaction() as session:
+            await session.execute(sa.insert(outbox), rows[start:start + 5000])
+    relay = OutboxRelay(database.url, kafka, batch_size=2000, poll_interval=0.05)
+    started = time.perf_counter()
+    task = asyncio.create_task(relay.run())
+    while relay.published < n:
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    await relay.stop()
+    await task
+    await database.dispose()
+    return n / elapsed
+
+
+async def raw_producer_once(kafka: KafkaConnection, n: int) -> float:
+    records = []
+    for _ in range(n):
+        event = clock_in()
+        key, value, headers = encode(event, envelope_for(event))
+        records.append((key, value, headers))
+    producer = reliable_producer(kafka)
+    await producer.start()
+    started = time.perf_counter()
+    futures = [await producer.send(RELAY_TOPIC, value=v, key=k, headers=h)
+               for k, v, h in records]
+    await asyncio.gather(*futures)
+    elapsed = time.perf_counter() - started
+    await producer.stop()
+    return n / elapsed
+
+
+async def _fill_topic(kafka: KafkaConnection, n: int) -> None:
+    producer = reliable_producer(kafka)
+    await producer.start()
+    futures = []
+    for _ in range(n):
+        event = clock_in()
+        key, value, headers = encode(event, envelope_for(event))
+        futures.append(await producer.send(BenchClocked.topic, value=value, key=key,
+                                           headers=headers))
+    await asyncio.gather(*futures)
+    await producer.stop()
+
+
+async def runner_once(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
+                      group: str) -> float:
+    database = await _fresh_database(factory)
+    consumer = EventConsumer(group)
+
+    @consumer.handles(BenchClocked)
+    async def record_clock(session, event, envelope):
+        await session.execute(sa.text("INSERT INTO clocks VALUES (:e, :s, :a)"),
+                              {"e": envelope.id, "s": event.staff_id, "a": event.at})
+
+    runner = ConsumerRunner(consumer, database, kafka, group_id=group)
+    await runner.start()
+    while not (runner._subscriber.consumer and runner._subscriber.consumer.assignment()):
+        await asyncio.sleep(0.005)
+    started = time.perf_counter()
+    async with database.engine.connect() as connection:
+        while (await connection.scalar(sa.text("SELECT count(*) FROM clocks"))) < n:
+            await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    await runner.stop()
+    await database.dispose()
+    return n / elapsed
+
+
+async def raw_consumer_once(kafka: KafkaConnection, n: int, group: str,
+                            database_url: str | None = None) -> float:
+    connection = await asyncpg.connect(asyncpg_dsn(database_url)) if database_url else None
+    consumer = AIOKafkaConsumer(BenchClocked.topic, **kafka.client_args(), group_id=group,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    while not consumer.assignment():
+        await asyncio.sleep(0.005)
+    started = time.perf_counter()
+    seen = 0
+    while seen < n:
+        batches = await consumer.getmany(timeout_ms=200, max_records=500)
+        for records in batches.values():
+            seen += len(records)
+            if connection is not None:
+                import orjson
+
+                rows = []
+                for record in records:
+                    data = orjson.loads(record.value)
+                    rows.append((uuid4(), data["staff_id"], datetime.fromisoformat(data["at"])))
+                await connection.executemany(
+                    "INSERT INTO clocks VALUES ($1, $2::uuid, $3)", rows)
+        if batches:
+            await consumer.commit()
+    elapsed = time.perf_counter() - started
+    await consumer.stop()
+    if connection is not None:
+        await connection.close()
+    return n / elapsed
+
+
+async def run(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
+              repetitions: int) -> list[Figure]:
+    await ensure_topics(kafka, [TopicSpec(RELAY_TOPIC), TopicSpec(BenchClocked.topic)])
+    relay, raw = [], []
+    for _ in range(repetitions):
+        raw.append(await raw_producer_once(kafka, n))
+        relay.append(await relay_once(kafka, factory, n))
+    runner, raw_count, raw_insert = [], [], []
+    for _ in range(repetitions):
+        groups = [f"bench-{uuid4().hex[:8]}" for _ in range(3)]
+        for group in groups:
+            await start_group_at_end(kafka, group, [BenchClocked.topic])
+        await _fill_topic(kafka, n)
+        raw_count.append(await raw_consumer_once(kafka, n, groups[0]))
+        scratch = await _fresh_database(factory)
+        raw_insert.append(await raw_consumer_once(kafka, n, groups[1], scratch.url))
+        await scratch.dispose()
+        runner.append(await runner_once(kafka, factory, n, groups[2]))
+    await factory.drop_all()
+    return [
+        Figure("outbox relay", f"{n:,} events published", "events/s", median(relay),
+               "raw aiokafka producer, idempotent, acks=all", median(raw), relay, raw),
+        Figure("consumer runner", f"{n:,} events handled", "events/s", median(runner),
+               "raw aiokafka consumer + asyncpg batch insert, no inbox", median(raw_insert),
+               runner, raw_insert),
+        Figure("consumer runner", f"{n:,} events handled", "events/s", median(runner),
+               "raw aiokafka consumer, counting only (the broker's pace)", median(raw_count),
+               runner, raw_count),
+    ]

@@ -1,0 +1,99 @@
+"""Fixtures of the cross-service tests: the four services as real processes (`python -m
+club_<service>`), each on a fresh migrated database of its own, with a consumer group of its
+own that starts at the end of its topics, all on the real broker."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest_asyncio
+from club_platform.migrations import upgrade_async
+from club_platform.testing import start_group_at_end
+from club_platform.testing.plugin import unique_name
+from club_platform.testing.processes import ServiceProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / ".local" / "test-logs"
+
+Spawn = Callable[..., Awaitable[ServiceProcess]]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def spawn(database_factory, kafka_connection, jwt_secret) -> AsyncIterator[Spawn]:
+    """`await spawn("booking")` → a started ServiceProcess. Pass `database_url` and `group`
+    to start another process of the same service on the same data (a replica, a restart)."""
+    started: list[ServiceProcess] = []
+
+    async def make(service: str, *, database_url: str | None = None, group: str | None = None,
+                   env: dict[str, str] | None = None, start: bool = True,
+                   name: str | None = None) -> ServiceProcess:
+        prefix = service.upper()
+        if database_url is None:
+            database_url = await database_factory.create(service)
+            await upgrade_async(ROOT / "services" / service, database_url)
+        if group is None:
+            group = unique_name(f"{service}-e2e")
+            consumer = importlib.import_module(f"club_{service}.handlers").consumer
+            if consumer.topics:
+                await start_group_at_end(kafka_connection, group, consumer.topics)
+        process = ServiceProcess(service, {
+            f"{prefix}_DATABASE_URL": database_url,
+            f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": kafka_connection.bootstrap_servers,
+            f"{prefix}_JWT_SECRET": jwt_secret,
+            f"{prefix}_CONSUMER_GROUP": group,
+            f"{prefix}_ENVIRONMENT": "test",
+            f"{prefix}_RELAY_POLL_INTERVAL_MS": "200",
+            **service_defaults(service),
+            **(env or {}),
+        }, LOGS, name=name)
+        process.database_url = database_url
+        process.group = group
+        started.append(process)
+        if start:
+            await process.start()
+        return process
+
+    yield make
+    for process in started:
+        if process.running():
+            try:
+                await process.stop(timeout=20)
+            except AssertionError:
+                process.kill()
+
+
+def service_defaults(service: str) -> dict[str, str]:
+    """Settings a service needs beyond the shared ones, for test processes."""
+    values = {}
+    if service == "crm":
+        key = os.environ.get("CRM_FIELD_ENCRYPTION_KEYS")
+        if key:
+            values["CRM_FIELD_ENCRYPTION_KEYS"] = key
+    return values
+
+
+REPORT = ROOT / ".local" / "fault-report.md"
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def fault_report() -> AsyncIterator[Callable[..., None]]:
+    """Fault tests record what they did and found; the table is written at the end of the
+    session to .local/fault-report.md (docs/reliability.md carries a copy)."""
+    rows: list[dict] = []
+
+    def record(scenario: str, load: str, fault: str, *, lost: int, duplicated: int,
+               server_errors: int, note: str = "") -> None:
+        rows.append({"scenario": scenario, "load": load, "fault": fault, "lost": lost,
+                     "duplicated": duplicated, "5xx": server_errors, "note": note})
+
+    yield record
+    if rows:
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        lines = ["| scenario | load | fault | lost | duplicated | 5xx | note |",
+                 "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['scenario']} | {r['load']} | {r['fault']} | {r['lost']} | "
+                  f"{r['duplicated']} | {r['5xx']} | {r['note']} |" for r in rows]
+        REPORT.write_text("\n".join(lines) + "\n")
