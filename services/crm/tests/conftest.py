@@ -21,7 +21,7 @@ from club_platform.testing.plugin import unique_name
 
 from club_crm.app import build_app
 from club_crm.fieldcrypt import generate_key
-from club_crm.handlers import TOPICS
+from club_crm.handlers import consumer
 from club_crm.settings import CrmSettings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ def field_key() -> str:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def crm_settings(crm_database, kafka_connection, jwt_secret, field_key) -> CrmSettings:
     group = unique_name("crm-test")
-    await start_group_at_end(kafka_connection, group, TOPICS)
+    await start_group_at_end(kafka_connection, group, consumer.topics)
     return CrmSettings(
         database_url=crm_database,
         kafka_bootstrap_servers=kafka_connection.bootstrap_servers,

@@ -7,21 +7,20 @@ schedules follow-up calls and runs satisfaction surveys (R1 §2.4, §3.5, §6; R
 
 from __future__ import annotations
 
-from club_platform.clock import Clock, SystemClock
+from club_platform.clock import Clock
 from club_platform.http import create_app
 from club_platform.runtime import ServiceRuntime
 from fastapi import FastAPI
 
 from club_crm.api import router
-from club_crm.handlers import build_consumer
+from club_crm.handlers import Policy, build_consumer
 from club_crm.jobs import build_jobs
 from club_crm.settings import CrmSettings
 
 
 def build_app(settings: CrmSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or CrmSettings()
-    clock = clock or SystemClock()
-    runtime = ServiceRuntime(settings, consumer=build_consumer(settings, clock),
+    runtime = ServiceRuntime(settings, consumer=build_consumer(Policy.from_settings(settings)),
                              jobs=build_jobs(settings), clock=clock)
     return create_app(
         runtime=runtime,

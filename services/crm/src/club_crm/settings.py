@@ -20,7 +20,7 @@ from club_platform.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from club_crm.fieldcrypt import FieldCipher, InvalidKeySetting, parse_keys
+from club_crm.fieldcrypt import FieldCipher, InvalidKeySetting, generate_key, parse_keys
 
 
 class CrmSettings(ServiceSettings):
@@ -48,6 +48,12 @@ class CrmSettings(ServiceSettings):
         except InvalidKeySetting as e:
             raise ValueError(str(e)) from None
         return self
+
+    @classmethod
+    def docs_placeholders(cls) -> dict[str, str]:
+        """What docs/generate.py needs besides the shared placeholders to build the app: a
+        throwaway key made on the spot (nothing is encrypted while building the docs)."""
+        return {"field_encryption_keys": generate_key()}
 
     @cached_property
     def cipher(self) -> FieldCipher:
