@@ -34,7 +34,7 @@ async def targets(spawn, token) -> dict[str, tuple[str, dict]]:
     return found
 
 
-def _fuzz(service: str, case, targets) -> None:  # noqa: ANN001
+def _fuzz(service: str, case, targets) -> None:
     url, headers = targets[service]
     case.call_and_validate(base_url=url, headers=headers,
                            checks=[not_a_server_error, response_schema_conformance])

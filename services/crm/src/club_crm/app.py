@@ -1,4 +1,9 @@
-"""The composition root of the crm service: settings → runtime → FastAPI app."""
+"""The composition root of the crm service: settings → runtime → FastAPI app.
+
+The crm service keeps customers' personal data (encrypted at rest, read only by CRM roles
+with a stated purpose, every read audited), handles complaints with an SLA and escalation,
+schedules follow-up calls and runs satisfaction surveys (R1 §2.4, §3.5, §6; R2 §3.3–3.5).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,15 @@ from club_platform.runtime import ServiceRuntime
 from fastapi import FastAPI
 
 from club_crm.api import router
-from club_crm.handlers import consumer
+from club_crm.handlers import Policy, build_consumer
+from club_crm.jobs import build_jobs
 from club_crm.settings import CrmSettings
 
 
 def build_app(settings: CrmSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or CrmSettings()
-    runtime = ServiceRuntime(settings, consumer=consumer, clock=clock)
+    runtime = ServiceRuntime(settings, consumer=build_consumer(Policy.from_settings(settings)),
+                             jobs=build_jobs(settings), clock=clock)
     return create_app(
         runtime=runtime,
         routers=[router],

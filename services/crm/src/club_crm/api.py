@@ -1,7 +1,0 @@
-"""The crm service's HTTP API."""
-
-from __future__ import annotations
-
-from fastapi import APIRouter
-
-router = APIRouter()

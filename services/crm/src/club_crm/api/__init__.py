@@ -1,0 +1,11 @@
+"""The crm service's HTTP API (BLUEPRINT §5): one router per aggregate, combined here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from club_crm.api import audit, complaints, customers, followups, surveys
+
+router = APIRouter()
+for module in (customers, complaints, followups, surveys, audit):
+    router.include_router(module.router)

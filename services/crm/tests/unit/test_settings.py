@@ -1,0 +1,38 @@
+"""The service refuses to start without a usable field encryption key, in any environment,
+and never prints key material when it refuses (STYLE rule 10)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from club_crm.fieldcrypt import generate_key
+from club_crm.settings import CrmSettings
+
+BASE = {"database_url": "postgresql+asyncpg://crm:pw@127.0.0.1:1/crm",
+        "kafka_bootstrap_servers": "127.0.0.1:1", "jwt_secret": "x" * 40}
+
+
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
+def test_no_default_key_anywhere(environment, monkeypatch):
+    monkeypatch.delenv("CRM_FIELD_ENCRYPTION_KEYS", raising=False)
+    with pytest.raises(ValidationError, match="field_encryption_keys"):
+        CrmSettings(**BASE, environment=environment)
+
+
+def test_a_bad_key_is_refused_without_showing_it():
+    secret = "Sup3rSecretButShort"
+    with pytest.raises(ValidationError) as refused:
+        CrmSettings(**BASE, field_encryption_keys=secret)
+    assert "CRM_FIELD_ENCRYPTION_KEYS" in str(refused.value)
+    assert secret not in str(refused.value) and "pw@" not in str(refused.value)
+
+
+def test_keys_and_delays_from_the_environment(monkeypatch):
+    old, new = generate_key(), generate_key()
+    monkeypatch.setenv("CRM_FIELD_ENCRYPTION_KEYS", f" {new} , {old} ")
+    monkeypatch.setenv("CRM_POST_VISIT_FOLLOWUP_HOURS", "48")
+    settings = CrmSettings(**BASE)
+    assert len(settings.cipher.key_ids) == 2
+    assert settings.post_visit_followup_delay.total_seconds() == 48 * 3600
+    assert new not in repr(settings) and old not in repr(settings)
