@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 import sqlalchemy as sa
 from club_platform.db import Database, install_platform_schema
@@ -30,7 +31,12 @@ async def clean_database(platform_database: Database) -> Database:
     return platform_database
 
 
-async def count_effects(database: Database, **where: str) -> int:
+@pytest.fixture
+def count_effects():
+    return _count_effects
+
+
+async def _count_effects(database: Database, **where: str) -> int:
     clause = " AND ".join(f"{k} = :{k}" for k in where) or "true"
     async with database.transaction() as session:
         return await session.scalar(sa.text(f"SELECT count(*) FROM effects WHERE {clause}"),

@@ -19,8 +19,6 @@ from club_platform.kafka import TopicSpec, ensure_topics, partitions_of
 from club_platform.testing import start_group_at_end, wait_for
 from club_platform.testing.plugin import unique_name
 
-from .conftest import count_effects
-
 TOPICS = ["customer.registered", "customer.erased"]
 
 
@@ -69,7 +67,7 @@ def consumed(group: str, topic: str, outcome: str) -> float:
 
 async def test_an_event_delivered_twice_has_its_effect_once(
     clean_database, kafka_connection, event_publisher
-):
+, count_effects):
     group = await new_group(kafka_connection)
     consumer = recording_consumer(group)
     event = registered()
@@ -84,7 +82,7 @@ async def test_an_event_delivered_twice_has_its_effect_once(
 
 async def test_a_crash_after_the_effect_before_the_offset_commit_changes_nothing(
     clean_database, kafka_connection, event_publisher
-):
+, count_effects):
     group = await new_group(kafka_connection)
     # Where the group stood before the event: a crash before the commit leaves it here.
     probe = AIOKafkaConsumer(**kafka_connection.client_args(), group_id=group,
@@ -115,7 +113,7 @@ async def test_a_crash_after_the_effect_before_the_offset_commit_changes_nothing
 
 async def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
     clean_database, kafka_connection, event_publisher, kafka_tap
-):
+, count_effects):
     group = await new_group(kafka_connection)
     good = registered()
     key = str(good.customer_id).encode()  # same key, same partition: order matters
@@ -154,7 +152,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_mov
 
 async def test_transient_failures_are_retried_and_the_effect_happens_once(
     clean_database, kafka_connection, event_publisher
-):
+, count_effects):
     group = await new_group(kafka_connection)
     attempts: list[str] = []
 
@@ -175,7 +173,7 @@ async def test_transient_failures_are_retried_and_the_effect_happens_once(
 
 async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_retries_then_replayed(
     clean_database, kafka_connection, event_publisher, kafka_tap
-):
+, count_effects):
     group = await new_group(kafka_connection)
     broken = {"on": True}
     calls: list[str] = []
@@ -209,7 +207,7 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_retri
 
 
 async def test_a_replay_is_for_its_group_only(clean_database, kafka_connection, event_publisher,
-                                              kafka_tap):
+                                              kafka_tap, count_effects):
     group, bystander = await new_group(kafka_connection), await new_group(kafka_connection)
 
     def refuse(event):
