@@ -50,6 +50,10 @@ if [[ -z "$GO" && -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go; fi
 [[ -n "$GO" ]] || fail "Go 1.26.8 or newer is needed to build the deploy tools (helm, kubeconform, our checks)"
 
 mkdir -p "$BIN"
+# Go keeps its caches under $HOME; a bare CI environment may have none.
+if [[ -z "${HOME:-}" && -z "${GOCACHE:-}" ]]; then
+    export GOCACHE="$TOOLS/go/build" GOMODCACHE="$TOOLS/go/mod" GOPATH="$TOOLS/go"
+fi
 export GOBIN="$BIN"
 export GOFLAGS="-modcacherw -buildvcs=false"
 export CGO_ENABLED=0
