@@ -33,7 +33,7 @@ BIN="$TOOLS/bin"
 SCHEMAS="$TOOLS/k8s-schemas/$KUBERNETES_VERSION"
 
 if [[ "${1:-}" == "--print-env" ]]; then
-    # For tests and the Makefile: where the tools are and which versions they must be.
+    # For the tests: where the tools are and which versions they must be.
     echo "CLUB_TOOLS_BIN=$BIN"
     echo "CLUB_K8S_SCHEMAS=$TOOLS/k8s-schemas"
     echo "CLUB_KUBERNETES_VERSION=${KUBERNETES_VERSION#v}"
