@@ -55,14 +55,14 @@ def cluster(root: Path) -> Iterator[dict[str, str]]:
     port = str(_free_port())
     env = {"PATH": f"{pg_bin}:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8",
            "HOME": str(base)}
-    subprocess.run(_as_postgres([str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres",
-                                 "--auth-local=trust", "--auth-host=scram-sha-256"]),
-                   env=env, check=True, capture_output=True, timeout=120)
-    subprocess.run(_as_postgres([str(pg_bin / "pg_ctl"), "start", "-D", str(data), "-w",
-                                 "-l", str(base / "log"), "-o",
-                                 f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"]),
-                   env=env, check=True, capture_output=True, timeout=120)
     try:
+        subprocess.run(_as_postgres([str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres",
+                                     "--auth-local=trust", "--auth-host=scram-sha-256"]),
+                       env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run(_as_postgres([str(pg_bin / "pg_ctl"), "start", "-D", str(data), "-w",
+                                     "-l", str(base / "log"), "-o",
+                                     f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"]),
+                       env=env, check=True, capture_output=True, timeout=120)
         script_env = {**env, "POSTGRES_USER": "postgres", "PGHOST": str(sockets),
                       "PGPORT": port,
                       **{f"{s.upper()}_DB_PASSWORD": p for s, p in PASSWORDS.items()}}
@@ -72,8 +72,10 @@ def cluster(root: Path) -> Iterator[dict[str, str]]:
         assert result.returncode == 0, f"init script failed:\n{result.stderr}"
         yield {"port": port, "bin": str(pg_bin)}
     finally:
-        subprocess.run(_as_postgres([str(pg_bin / "pg_ctl"), "stop", "-D", str(data), "-m",
-                                     "fast", "-w"]), env=env, capture_output=True, timeout=120)
+        if (data / "postmaster.pid").exists():
+            subprocess.run(_as_postgres([str(pg_bin / "pg_ctl"), "stop", "-D", str(data),
+                                         "-m", "fast", "-w"]),
+                           env=env, capture_output=True, timeout=120)
         shutil.rmtree(base, ignore_errors=True)
 
 
