@@ -4,13 +4,14 @@ UV_VERSION := 0.13.8
 PYTHON ?= python3
 RUN := set -a && . ./.env.local && set +a &&
 
-.PHONY: help install infra up down stop wipe test test-fast bench lint status
+.PHONY: help install infra up down stop wipe test test-fast bench lint status tools deploy-check
 
 help:
 	@echo "make up      install, start Kafka + PostgreSQL + the four services (README command 1)"
 	@echo "make test    run every test against real Kafka and PostgreSQL (README command 2)"
 	@echo "make down    stop the services, Kafka and PostgreSQL (data kept; 'make wipe' deletes it)"
 	@echo "make bench   run the benchmarks (ratios against raw baselines)"
+	@echo "make deploy-check  validate deploy/ without Docker: Dockerfiles, compose.yaml, Helm chart"
 
 # uv from PyPI, pinned; then the workspace from the lock file, exactly.
 install:
@@ -36,7 +37,19 @@ wipe:
 	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/services.py down; fi
 	@$(PYTHON) deploy/local/infra.py wipe
 
+# The tools deploy/ is validated with (helm, kubeconform, dockerfile-check, compose-config and
+# the Kubernetes schemas), pinned, into .local/tools; a second run takes no time.
+tools:
+	@bash deploy/tools/install.sh
+
+# deploy/ without a Docker engine: Dockerfiles (BuildKit's rules), compose.yaml (compose-go),
+# the Helm chart (helm lint, helm template, kubeconform), the PostgreSQL init script.
+deploy-check: install tools
+	@uv run --frozen pytest tests/deploy $(PYTEST_ARGS)
+
+# A failed tool install does not stop the other tests: tests/deploy fails and says why.
 test: infra
+	@bash deploy/tools/install.sh || echo "[deploy-tools] not installed: tests/deploy will fail and say why"
 	@$(RUN) uv run --frozen pytest $(PYTEST_ARGS)
 
 bench: infra
