@@ -26,8 +26,10 @@ def required_variables(root: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def secret_values(root: Path) -> dict[str, str]:
-    # Hex, like the example tells operators to make them (safe inside a database URL).
-    return {name: secrets.token_hex(24) for name in sorted(required_variables(root))}
+    # Hex, like the example tells operators to make them (safe inside a database URL); keys
+    # in the shape their setting expects (32 random bytes, URL-safe base64).
+    return {name: secrets.token_urlsafe(32) if name.endswith("_KEYS") else secrets.token_hex(24)
+            for name in sorted(required_variables(root))}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,8 @@ def test_the_example_env_file_names_every_required_variable_and_no_secret(root: 
     example = dict(line.split("=", 1) for line in lines)
     required = required_variables(root)
     assert required == {"POSTGRES_PASSWORD", "BOOKING_DB_PASSWORD", "RECEPTION_DB_PASSWORD",
-                        "CRM_DB_PASSWORD", "HR_DB_PASSWORD", "CLUB_JWT_SECRET"}
+                        "CRM_DB_PASSWORD", "HR_DB_PASSWORD", "CLUB_JWT_SECRET",
+                        "CRM_FIELD_ENCRYPTION_KEYS"}
     assert set(example) == required, "compose.env.example lists exactly the required values"
     assert all(value == "" for value in example.values()), "no working secret is committed"
     assert "compose.env" in (root / "deploy/.gitignore").read_text().split()

@@ -7,6 +7,7 @@ by reference, and the migration and topics Jobs."""
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import pytest
@@ -182,6 +183,11 @@ def test_sasl_credentials_are_referenced_only_with_sasl(manifests: Manifests, fa
         assert (f"{facts.prefix}_{name}" in env) == sasl
 
 
+def fake_secret(name: str) -> str:
+    """A value of the shape the setting expects: keys are 32 random bytes, URL-safe base64."""
+    return secrets.token_urlsafe(32) if name.endswith("_KEYS") else "s" * 48
+
+
 def test_the_service_settings_validate_from_the_rendered_environment(
         manifests: Manifests, facts, monkeypatch: pytest.MonkeyPatch) -> None:
     container = manifests.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
@@ -190,7 +196,7 @@ def test_the_service_settings_validate_from_the_rendered_environment(
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         # What the kubelet would put there from the Secret.
-        monkeypatch.setenv(name, value if isinstance(value, str) else "s" * 48)
+        monkeypatch.setenv(name, value if isinstance(value, str) else fake_secret(name))
     settings = facts.settings_class()
     assert settings.environment == "production"
     assert settings.http_host == "0.0.0.0" and settings.http_port == facts.port

@@ -90,6 +90,13 @@ capabilities:
       name: {{ $secret }}
       key: {{ .Values.secrets.jwtSecretKey }}
 {{- end }}
+{{- range $name, $key := (.Values.secrets.extra | default dict) }}
+- name: {{ $prefix }}_{{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $key }}
+{{- end }}
 {{- if include "club.usesSasl" . }}
 - name: {{ $prefix }}_KAFKA_SASL_USERNAME
   valueFrom:
