@@ -6,6 +6,7 @@
     python3 deploy/local/infra.py wipe     stop both and delete their data (jars kept)
     python3 deploy/local/infra.py status   what runs, where
     python3 deploy/local/infra.py kafka-stop | kafka-start | postgres-stop | postgres-start
+    python3 deploy/local/infra.py kafka-tools   Kafka's own tools (benchmarks), prints their path
 
 Kafka listens on PLAINTEXT (loopback; development and tests) and on SASL_PLAINTEXT with
 SCRAM-SHA-512, where each service's principal is held to deploy/kafka/access.yaml (applied
@@ -128,12 +129,13 @@ def java() -> str:
     return found
 
 
-def ensure_kafka_jars() -> None:
-    pom = HERE / "kafka" / "pom.xml"
-    stamp = KAFKA_LIBS / ".pom.sha256"
+def ensure_kafka_jars(pom_name: str = "pom.xml", libs: Path | None = None) -> Path:
+    pom = HERE / "kafka" / pom_name
+    libs = libs or KAFKA_LIBS
+    stamp = libs / ".pom.sha256"
     digest = hashlib.sha256(pom.read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
-        return
+        return libs
     mvn = shutil.which("mvn")
     if not mvn:
         if is_root():
@@ -142,13 +144,17 @@ def ensure_kafka_jars() -> None:
             mvn = shutil.which("mvn")
         if not mvn:
             fail("Maven is needed to fetch Kafka from Maven Central (apt-get install -y maven)")
-    say("resolving Apache Kafka from Maven Central")
-    if KAFKA_LIBS.exists():
-        shutil.rmtree(KAFKA_LIBS)
-    KAFKA_LIBS.mkdir(parents=True)
-    run([mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom), "dependency:copy-dependencies",
-         f"-DoutputDirectory={KAFKA_LIBS}", "-DincludeScope=runtime"])
+    say(f"resolving {pom_name} from Maven Central")
+    if libs.exists():
+        shutil.rmtree(libs)
+    libs.mkdir(parents=True)
+    result = subprocess.run(
+        [mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom), "dependency:copy-dependencies",
+         f"-DoutputDirectory={libs}", "-DincludeScope=runtime"], capture_output=True, text=True)
+    if result.returncode != 0:
+        fail(f"Maven could not resolve {pom_name}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     stamp.write_text(digest)
+    return libs
 
 
 def kafka_classpath() -> str:
@@ -486,7 +492,7 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "wipe", "status", "kafka-stop",
                                             "kafka-start", "postgres-stop", "postgres-start",
-                                            "env"])
+                                            "env", "kafka-tools"])
     args = parser.parse_args()
     match args.command:
         case "up":
@@ -507,6 +513,9 @@ def main() -> int:
             start_postgres()
         case "env":
             write_env()
+        case "kafka-tools":
+            # Kafka's performance tools for the benchmarks; prints where the jars are.
+            print(ensure_kafka_jars("tools-pom.xml", KAFKA_DIR / "tools-libs"))
     return 0
 
 
