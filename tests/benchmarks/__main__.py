@@ -7,10 +7,10 @@ import argparse
 import asyncio
 import logging
 
-from tests.benchmarks import pipeline
+from tests.benchmarks import ingest, pipeline
 from tests.benchmarks.common import infrastructure, report
 
-SCENARIOS = {"pipeline": pipeline.run}
+SCENARIOS = {"pipeline": pipeline.run, "ingest": ingest.run}
 
 
 async def main() -> None:

@@ -4,6 +4,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -231,3 +232,48 @@ async def test_a_replay_is_for_its_group_only(clean_database, kafka_connection, 
     # The bystander processes the original event (it had no problem with it) and skips the
     # replay meant for the other group: once in all.
     assert await count_effects(clean_database, consumer=bystander) == 1
+
+
+async def test_a_batch_handler_gets_each_new_event_once_and_a_bad_one_is_singled_out(
+    clean_database, kafka_connection, event_publisher, kafka_tap, count_effects
+):
+    group = await new_group(kafka_connection)
+    consumer = EventConsumer(group)
+    calls: list[int] = []
+
+    @consumer.handles_batch(CustomerRegistered)
+    async def record_all(session, items):
+        calls.append(len(items))
+        for event, _ in items:
+            if event.tier == "poisoned":
+                raise ValueError("this one cannot be stored")
+        await session.execute(
+            sa.text("INSERT INTO effects (event_id, consumer, payload) "
+                    "SELECT unnest(CAST(:e AS uuid[])), :c, unnest(CAST(:p AS text[]))"),
+            {"e": [envelope.id for _, envelope in items], "c": group,
+             "p": [str(event.customer_id) for event, _ in items]})
+
+    events = [registered() for _ in range(40)]
+    bad = CustomerRegistered(customer_id=uuid4(), tier="poisoned",
+                             registered_at=datetime.now(UTC))
+    envelopes = [envelope_for(e) for e in events]
+    # All on the topic before the group starts, so they arrive as one batch.
+    for event, envelope in zip(events[:20], envelopes[:20], strict=True):
+        await event_publisher.publish(event, envelope=envelope)
+    await event_publisher.publish(bad)
+    for event, envelope in zip(events[20:], envelopes[20:], strict=True):
+        await event_publisher.publish(event, envelope=envelope)
+    await event_publisher.publish(events[0], envelope=envelopes[0])  # a repeat
+    async with running(consumer, clean_database, kafka_connection, group, max_attempts=2), \
+            kafka_tap(f"{group}.dlq") as dead_letters:
+        (letter,) = await dead_letters.wait_for(lambda s: True)
+        await wait_for(lambda: _at_least(count_effects(clean_database, consumer=group), 40),
+                       what="every good event stored")
+        await asyncio.sleep(0.5)
+    assert await count_effects(clean_database, consumer=group) == 40  # each once
+    assert letter.headers["dlq_reason"] == "handler_failed"
+    assert max(calls) > 1  # they really came in batches
+
+
+async def _at_least(count, n: int) -> bool:
+    return await count >= n

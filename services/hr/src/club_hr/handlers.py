@@ -68,11 +68,12 @@ class HandlerContext:
         return self.clock.now()
 
 
-@consumer.handles(VisitCompleted, SurveySubmitted, ComplaintOpened, FollowupCompleted,
-                  IncidentReported)
-async def record_kpi_facts(session: AsyncSession, event: Event, envelope: Envelope) -> None:
-    # Facts name staff ids only; facts about someone HR does not know (yet) are kept.
-    await kpis.record_facts(session, event, envelope)
+@consumer.handles_batch(VisitCompleted, SurveySubmitted, ComplaintOpened, FollowupCompleted,
+                        IncidentReported)
+async def record_kpi_facts(session: AsyncSession, items: list[tuple[Event, Envelope]]) -> None:
+    # Facts name staff ids only; facts about someone HR does not know (yet) are kept. A
+    # whole polled batch is written in one statement (the inbox still guards each event).
+    await kpis.record_facts_many(session, items)
 
 
 @consumer.handles(ComplaintResolved)

@@ -25,9 +25,14 @@ def configure_tracing() -> None:
         _configured = True
 
 
+_tracers: dict[str, trace.Tracer] = {}
+
+
 def tracer(name: str) -> trace.Tracer:
-    configure_tracing()
-    return trace.get_tracer(name)
+    if name not in _tracers:
+        configure_tracing()
+        _tracers[name] = trace.get_tracer(name)
+    return _tracers[name]
 
 
 def current_traceparent() -> str | None:

@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+import orjson
 from club_contracts import Event
 from club_platform.envelope import Envelope
 from club_platform.errors import Invalid, NotFound
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_hr.domain import kpis as rules
@@ -25,16 +25,47 @@ from club_hr.schema import kpi_facts, kpi_template_items, kpi_templates
 async def record_facts(session: AsyncSession, event: Event, envelope: Envelope) -> int:
     """Keep the facts an event carries; a fact already kept (same event, or same business
     aggregate) is not kept twice."""
-    rows = [
-        {"source_event_id": envelope.id, "topic": event.topic, "kind": fact.kind,
-         "staff_id": fact.staff_id, "subject_id": fact.subject_id,
-         "occurred_at": fact.occurred_at, "value": fact.value, "attrs": fact.attrs}
-        for fact in facts_from(event)
-    ]
-    if not rows:
+    return await record_facts_many(session, [(event, envelope)])
+
+
+# One statement for a whole batch of events: arrays in, rows out, one round trip and one
+# cached plan whatever the batch size. Rows keep arrival order, so where two events make the
+# same fact (a re-sent completion) the first one kept still wins.
+_INSERT_FACTS = text("""
+INSERT INTO kpi_facts (source_event_id, topic, kind, staff_id, subject_id, occurred_at,
+                       value, attrs)
+SELECT f.source_event_id, f.topic, f.kind, f.staff_id, f.subject_id, f.occurred_at, f.value,
+       CAST(f.attrs AS jsonb)
+FROM unnest(CAST(:source_event_ids AS uuid[]), CAST(:topics AS text[]),
+            CAST(:kinds AS text[]), CAST(:staff_ids AS uuid[]), CAST(:subject_ids AS uuid[]),
+            CAST(:occurred_ats AS timestamptz[]), CAST(:values AS numeric[]),
+            CAST(:attrs AS text[]))
+     WITH ORDINALITY AS f(source_event_id, topic, kind, staff_id, subject_id, occurred_at,
+                          value, attrs, n)
+ORDER BY f.n
+ON CONFLICT DO NOTHING
+RETURNING fact_id
+""")
+
+
+async def record_facts_many(session: AsyncSession, items: list[tuple[Event, Envelope]]) -> int:
+    """Keep the facts of many events at once; returns how many new facts were kept."""
+    columns: dict[str, list] = {name: [] for name in (
+        "source_event_ids", "topics", "kinds", "staff_ids", "subject_ids", "occurred_ats",
+        "values", "attrs")}
+    for event, envelope in items:
+        for fact in facts_from(event):
+            columns["source_event_ids"].append(envelope.id)
+            columns["topics"].append(event.topic)
+            columns["kinds"].append(fact.kind)
+            columns["staff_ids"].append(fact.staff_id)
+            columns["subject_ids"].append(fact.subject_id)
+            columns["occurred_ats"].append(fact.occurred_at)
+            columns["values"].append(fact.value)
+            columns["attrs"].append(orjson.dumps(fact.attrs, default=str).decode())
+    if not columns["kinds"]:
         return 0
-    result = await session.execute(
-        insert(kpi_facts).values(rows).on_conflict_do_nothing().returning(kpi_facts.c.fact_id))
+    result = await session.execute(_INSERT_FACTS, columns)
     return len(result.all())
 
 
