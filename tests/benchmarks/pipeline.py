@@ -3,8 +3,9 @@
 - relay: N events committed to the outbox → published by `OutboxRelay`, against a raw
   aiokafka producer sending the same records with the same settings (idempotent, acks=all);
 - runner: N events on a topic → handled by `ConsumerRunner` (envelope decode, validation,
-  inbox, one insert per event, offset commits), against a raw aiokafka consumer that only
-  counts, and one that inserts the same rows with asyncpg in batches (no inbox).
+  inbox, offset commits) with a batch handler (one insert per poll) and with a per-event
+  handler (one insert per event), against a raw aiokafka consumer that only counts, and one
+  that inserts the same rows with asyncpg in batches (no inbox).
 """
 
 from __future__ import annotations
@@ -102,14 +103,23 @@ async def _fill_topic(kafka: KafkaConnection, n: int) -> None:
 
 
 async def runner_once(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
-                      group: str) -> float:
+                      group: str, *, batched: bool) -> float:
     database = await _fresh_database(factory)
     consumer = EventConsumer(group)
-
-    @consumer.handles(BenchClocked)
-    async def record_clock(session, event, envelope):
-        await session.execute(sa.text("INSERT INTO clocks VALUES (:e, :s, :a)"),
-                              {"e": envelope.id, "s": event.staff_id, "a": event.at})
+    if batched:
+        @consumer.handles_batch(BenchClocked)
+        async def record_clocks(session, items):
+            await session.execute(sa.text(
+                "INSERT INTO clocks SELECT * FROM unnest(CAST(:e AS uuid[]), "
+                "CAST(:s AS uuid[]), CAST(:a AS timestamptz[]))"),
+                {"e": [envelope.id for _, envelope in items],
+                 "s": [event.staff_id for event, _ in items],
+                 "a": [event.at for event, _ in items]})
+    else:
+        @consumer.handles(BenchClocked)
+        async def record_clock(session, event, envelope):
+            await session.execute(sa.text("INSERT INTO clocks VALUES (:e, :s, :a)"),
+                                  {"e": envelope.id, "s": event.staff_id, "a": event.at})
 
     runner = ConsumerRunner(consumer, database, kafka, group_id=group)
     await runner.start()
@@ -164,9 +174,9 @@ async def run(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
     for _ in range(repetitions):
         raw.append(await raw_producer_once(kafka, n))
         relay.append(await relay_once(kafka, factory, n))
-    runner, raw_count, raw_insert = [], [], []
+    runner, batched, raw_count, raw_insert = [], [], [], []
     for _ in range(repetitions):
-        groups = [f"bench-{uuid4().hex[:8]}" for _ in range(3)]
+        groups = [f"bench-{uuid4().hex[:8]}" for _ in range(4)]
         for group in groups:
             await start_group_at_end(kafka, group, [BenchClocked.topic])
         await _fill_topic(kafka, n)
@@ -174,15 +184,19 @@ async def run(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
         scratch = await _fresh_database(factory)
         raw_insert.append(await raw_consumer_once(kafka, n, groups[1], scratch.url))
         await scratch.dispose()
-        runner.append(await runner_once(kafka, factory, n, groups[2]))
+        runner.append(await runner_once(kafka, factory, n, groups[2], batched=False))
+        batched.append(await runner_once(kafka, factory, n, groups[3], batched=True))
     await factory.drop_all()
     return [
         Figure("outbox relay", f"{n:,} events published", "events/s", median(relay),
                "raw aiokafka producer, idempotent, acks=all", median(raw), relay, raw),
-        Figure("consumer runner", f"{n:,} events handled", "events/s", median(runner),
+        Figure("runner, batch handler", f"{n:,} events handled", "events/s", median(batched),
+               "raw aiokafka consumer + asyncpg batch insert, no inbox", median(raw_insert),
+               batched, raw_insert),
+        Figure("runner, batch handler", f"{n:,} events handled", "events/s", median(batched),
+               "raw aiokafka consumer, counting only (the broker's pace)", median(raw_count),
+               batched, raw_count),
+        Figure("runner, event handler", f"{n:,} events handled", "events/s", median(runner),
                "raw aiokafka consumer + asyncpg batch insert, no inbox", median(raw_insert),
                runner, raw_insert),
-        Figure("consumer runner", f"{n:,} events handled", "events/s", median(runner),
-               "raw aiokafka consumer, counting only (the broker's pace)", median(raw_count),
-               runner, raw_count),
     ]

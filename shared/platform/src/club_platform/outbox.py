@@ -14,6 +14,7 @@ caller's transaction, so the state change and its event commit or vanish togethe
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -151,78 +152,123 @@ class OutboxRelay:
         self._wake.set()
 
     async def _relay(self, conn: asyncpg.Connection) -> None:
+        """Send batches in id order, keeping up to `WINDOW` batches in flight: the next batch is
+        read from PostgreSQL and handed to the producer while Kafka acknowledges the previous
+        one. Rows are deleted oldest batch first, only up to the first unacknowledged row; after
+        a failure everything from that row on is sent again (a consumer's inbox drops the
+        repeats), so nothing is lost and per-key order holds."""
         producer = None
         backoff = 0.2
+        in_flight: collections.deque[_Batch] = collections.deque()
+        last_id = 0
         try:
             while not self._stopping.is_set():
-                self._wake.clear()
-                rows = await conn.fetch(
-                    f"SELECT id, topic, key, headers, payload, created_at FROM {OUTBOX_TABLE} "
-                    "ORDER BY id LIMIT $1",
-                    self._batch_size,
-                )
-                PENDING.set(len(rows))
-                if not rows:
+                if len(in_flight) < WINDOW:
+                    self._wake.clear()
+                    rows = await conn.fetch(
+                        f"SELECT id, topic, key, headers, payload, created_at "
+                        f"FROM {OUTBOX_TABLE} WHERE id > $1 ORDER BY id LIMIT $2",
+                        last_id, self._batch_size,
+                    )
+                    if rows:
+                        if producer is None:
+                            producer = await self._start_producer(len(rows))
+                            if producer is None:
+                                await self._sleep(backoff)
+                                backoff = min(backoff * 2, self._max_backoff)
+                                continue
+                        in_flight.append(await self._hand_over(producer, rows))
+                        last_id = rows[-1]["id"]
+                        continue
+                if not in_flight:
+                    PENDING.set(0)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll_interval)
                     continue
-                if producer is None:
-                    producer = reliable_producer(self._kafka)
-                    try:
-                        await producer.start()
-                    except (KafkaError, OSError) as e:
-                        log.warning("relay cannot reach Kafka, %d rows wait: %s", len(rows), e)
-                        await _close_quietly(producer)
-                        producer = None
-                        SEND_FAILURES.inc()
-                        await self._sleep(backoff)
-                        backoff = min(backoff * 2, self._max_backoff)
-                        continue
-                sent = await self._send(producer, rows)
-                if sent:
+                batch = in_flight.popleft()
+                acknowledged = await batch.acknowledged()
+                if acknowledged:
                     await conn.execute(
                         f"DELETE FROM {OUTBOX_TABLE} WHERE id = ANY($1::bigint[])",
-                        [r["id"] for r in rows[:sent]],
+                        [r["id"] for r in batch.rows[:acknowledged]],
                     )
-                    self.published += sent
+                    self.published += acknowledged
                     backoff = 0.2
-                if sent < len(rows):
+                PENDING.set(sum(len(b.rows) for b in in_flight))
+                if acknowledged < len(batch.rows):
                     SEND_FAILURES.inc()
-                    # The idempotent producer can wedge after a failed batch (aiokafka #1017):
-                    # start a fresh one, then resend from the first unacknowledged row.
+                    # Let what is still in flight settle (it is sent again regardless), then
+                    # start a fresh producer: an idempotent one can wedge after a failed batch
+                    # (aiokafka #1017). Resend from the first unacknowledged row.
+                    for later in in_flight:
+                        await later.acknowledged()
+                    in_flight.clear()
+                    last_id = 0
                     await _close_quietly(producer)
                     producer = None
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
         finally:
+            for later in in_flight:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(later.acknowledged(), 10)
             if producer is not None:
                 await _close_quietly(producer)
 
-    async def _send(self, producer, rows: list[asyncpg.Record]) -> int:
-        """Send rows in order; return how many, from the first, Kafka acknowledged."""
+    async def _start_producer(self, waiting: int):
+        producer = reliable_producer(self._kafka)
+        try:
+            await producer.start()
+            return producer
+        except (KafkaError, OSError) as e:
+            log.warning("relay cannot reach Kafka, %d rows wait: %s", waiting, e)
+            SEND_FAILURES.inc()
+            await _close_quietly(producer)
+            return None
+
+    async def _hand_over(self, producer, rows: list[asyncpg.Record]) -> _Batch:
+        """Give rows to the producer in order (it batches and sends them); a row it refuses
+        and every row after it count as not acknowledged."""
         futures = []
         try:
             for row in rows:
                 headers = [(k, v.encode()) for k, v in orjson.loads(row["headers"])]
-                futures.append(
-                    await producer.send(
-                        row["topic"], value=row["payload"], key=row["key"].encode(),
-                        headers=headers,
-                    )
-                )
+                futures.append(await producer.send(
+                    row["topic"], value=row["payload"], key=row["key"].encode(),
+                    headers=headers))
         except (KafkaError, OSError) as e:
             log.warning("relay could not hand rows to the producer: %s", e)
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        acknowledged = 0
-        now = time.time()
-        for row, result in zip(rows, results, strict=False):
+        return _Batch(rows, futures)
+
+
+WINDOW = 2  # batches in flight: enough to overlap reading PostgreSQL with Kafka's acks
+
+
+class _Batch:
+    def __init__(self, rows: list[asyncpg.Record], futures: list[asyncio.Future]) -> None:
+        self.rows, self.futures = rows, futures
+        self._acknowledged: int | None = None
+
+    async def acknowledged(self) -> int:
+        """How many rows, from the first, Kafka acknowledged."""
+        if self._acknowledged is not None:
+            return self._acknowledged
+        results = await asyncio.gather(*self.futures, return_exceptions=True)
+        count = 0
+        for result in results:
             if isinstance(result, BaseException):
                 log.warning("Kafka refused an outbox batch: %r", result)
                 break
-            acknowledged += 1
-            PUBLISHED.labels(row["topic"]).inc()
+            count += 1
+        self._acknowledged = count
+        now = time.time()
+        per_topic: collections.Counter[str] = collections.Counter()
+        for row in self.rows[:count]:
+            per_topic[row["topic"]] += 1
             COMMIT_TO_PUBLISH.observe(max(0.0, now - row["created_at"].timestamp()))
-        return acknowledged
+        for topic, n in per_topic.items():
+            PUBLISHED.labels(topic).inc(n)
+        return count
 
 
 async def _close_quietly(producer) -> None:
