@@ -7,10 +7,11 @@ import argparse
 import asyncio
 import logging
 
-from tests.benchmarks import ingest, pipeline
+from tests.benchmarks import ingest, pipeline, services
 from tests.benchmarks.common import infrastructure, report
 
-SCENARIOS = {"pipeline": pipeline.run, "ingest": ingest.run}
+SCENARIOS = {"pipeline": pipeline.run, "ingest": ingest.run,
+             "contention": services.contention, "e2e": services.end_to_end}
 
 
 async def main() -> None:
