@@ -12,12 +12,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from club_contracts import BookingCancelled, BookingRescheduled
 from club_platform.consumer import ConsumerRunner
+from club_platform.kafka import partitions_of
+from club_platform.projections import GroupInUse, forget, rewind_group
 from club_platform.testing import start_group_at_end, wait_for
 from club_platform.testing.plugin import unique_name
 
 from club_reception.handlers import consumer
-from club_reception.rebuild import GroupInUse, partitions_of, rewind_group
-from club_reception.services import BOOKING_TOPICS, forget_expected_arrivals
+from club_reception.services import BOOKING_TOPICS
 
 ROWS = "SELECT * FROM expected_arrivals WHERE booking_id = ANY(:ids) ORDER BY booking_id"
 
@@ -72,7 +73,7 @@ async def test_rebuilding_the_expected_arrivals_from_the_topics(desk, kafka_conn
     for event in random.Random(8).sample(events, 5):  # and some again, under new ids
         await desk.publisher.publish(event)
     ids = [story[0].booking_id for story in stories]
-    await wait_for(lambda: _all_final(desk, stories), timeout=30, what="live projection")
+    await wait_for(lambda: _all_final(desk, stories), timeout=90, what="live projection")
     live = await desk.rows(ROWS, ids=ids)
     assert len(live) == 6
     assert sum(r["cancelled_at"] is not None for r in live) == 3
@@ -81,14 +82,14 @@ async def test_rebuilding_the_expected_arrivals_from_the_topics(desk, kafka_conn
     # The rebuild: empty the projection, forget the booking events in the inbox, read the
     # booking topics again with a fresh group.
     async with desk.runtime.database.transaction() as session:
-        await forget_expected_arrivals(session, consumer.name)
+        await forget(session, consumer.name, consumer.projections["expected_arrivals"])
     assert await desk.rows(ROWS, ids=ids) == []
     await rewind_group(kafka, replay_group, BOOKING_TOPICS, to=start)
     replay = ConsumerRunner(consumer, desk.runtime.database, kafka, group_id=replay_group,
                             retry_backoff_ms=20)
     await replay.start()
     try:
-        await wait_for(lambda: _all_final(desk, stories), timeout=30, what="rebuilt projection")
+        await wait_for(lambda: _all_final(desk, stories), timeout=90, what="rebuilt projection")
     finally:
         await replay.stop()
     assert await desk.rows(ROWS, ids=ids) == live

@@ -2,6 +2,7 @@
 outbox relay and SLA job in the same process.
 
     club-crm                      serve (CRM_HTTP_PORT)
+    club-crm projections, club-crm rebuild NAME    as every service (club_platform.service_main)
     club-crm reencrypt --check    how many personal values each encryption key still seals
     club-crm reencrypt            re-seal everything under the newest key (key rotation)
     club-crm generate-key         a new key for CRM_FIELD_ENCRYPTION_KEYS
@@ -13,19 +14,10 @@ import argparse
 import asyncio
 import sys
 
+from club_platform.service_main import service_main
+
 from club_crm.fieldcrypt import generate_key
 from club_crm.settings import CrmSettings
-
-
-def serve() -> None:
-    import uvicorn
-
-    from club_crm.app import build_app
-
-    settings = CrmSettings()
-    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port,
-                log_config=None, access_log=False, loop="uvloop", http="httptools",
-                timeout_graceful_shutdown=20)
 
 
 async def reencrypt(check_only: bool, batch: int) -> int:
@@ -58,22 +50,21 @@ async def reencrypt(check_only: bool, batch: int) -> int:
     return 0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="club-crm", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="serve the HTTP API (the default)")
+def _crm_commands(commands: argparse._SubParsersAction) -> None:
     again = commands.add_parser("reencrypt", help="move every value to the newest key")
     again.add_argument("--check", action="store_true", help="only report, change nothing")
     again.add_argument("--batch", type=int, default=200, help="rows per transaction")
-    commands.add_parser("generate-key", help="print a new field encryption key")
-    args = parser.parse_args()
-    if args.command == "reencrypt":
-        sys.exit(asyncio.run(reencrypt(args.check, args.batch)))
-    if args.command == "generate-key":
-        print(generate_key())
-        return
-    serve()
+    again.set_defaults(run=lambda args: asyncio.run(reencrypt(args.check, args.batch)))
+    key = commands.add_parser("generate-key", help="print a new field encryption key")
+    key.set_defaults(run=lambda _args: print(generate_key()) or 0)
+
+
+def main() -> None:
+    from club_crm.app import build_app
+    from club_crm.handlers import consumer
+
+    sys.exit(service_main("crm", build_app=build_app, settings_class=CrmSettings,
+                          consumer=consumer, extra=_crm_commands))
 
 
 if __name__ == "__main__":

@@ -1,19 +1,21 @@
 """`python -m club_hr` (or `club-hr`): serve the hr service over HTTP, with its
-consumer and outbox relay in the same process."""
+consumer, outbox relay and jobs in the same process; `club-hr projections` and
+`club-hr rebuild NAME` rebuild a projection from the topics (club_platform.service_main)."""
 
 from __future__ import annotations
 
-import uvicorn
+import sys
+
+from club_platform.service_main import service_main
 
 from club_hr.app import build_app
+from club_hr.handlers import consumer
 from club_hr.settings import HrSettings
 
 
 def main() -> None:
-    settings = HrSettings()
-    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port,
-                log_config=None, access_log=False, loop="uvloop", http="httptools",
-                timeout_graceful_shutdown=20)
+    sys.exit(service_main("hr", build_app=build_app, settings_class=HrSettings,
+                          consumer=consumer))
 
 
 if __name__ == "__main__":

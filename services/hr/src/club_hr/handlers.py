@@ -111,3 +111,15 @@ async def forget_customer(session: AsyncSession, event: CustomerErased, _: Envel
     # facts never keep one).
     await gifts.forget_customer(session, customer_id=event.customer_id,
                                 erased_at=event.erased_at)
+
+
+# KPI facts are a pure function of each event (domain/facts.py), kept only from the other
+# services' events: rebuildable from offset 0 (`club-hr rebuild kpi_facts`). Replaying
+# complaint.resolved opens no second case: cases are unique per complaint and staff member.
+consumer.projection(
+    "kpi_facts",
+    topics=("visit.completed", "survey.submitted", "complaint.opened", "complaint.resolved",
+            "followup.completed", "incident.reported"),
+    tables=("kpi_facts",),
+    description="the facts assessments count (R2 §5.1); assessments already published keep "
+                "their own copy of what they counted")

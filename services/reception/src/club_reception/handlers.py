@@ -94,3 +94,14 @@ async def offboard_staff_member(session: AsyncSession, event: StaffOffboarded,
 @consumer.handles(CustomerErased)
 async def erase_customer(session: AsyncSession, event: CustomerErased, _: Envelope) -> None:
     await services.erase_customer_notes(session, event.customer_id, event.erased_at)
+
+
+# Tables kept only from other services' events, rebuildable from offset 0
+# (`club-reception rebuild NAME`, club_platform.projections): their merges are order-free.
+consumer.projection(
+    "expected_arrivals", topics=services.BOOKING_TOPICS, tables=("expected_arrivals",),
+    description="upcoming bookings, from booking.created/rescheduled/cancelled")
+consumer.projection(
+    "staff_directory", topics=("staff.hired", "staff.changed", "staff.offboarded"),
+    tables=("staff_standings", "staff"),
+    description="who may host and serve, from the staff events (standings by effective time)")

@@ -22,7 +22,6 @@ from club_contracts import (
     VisitCompleted,
     VisitServiceRecorded,
 )
-from club_platform.db import inbox
 from club_platform.errors import Conflict, Invalid, NotFound
 from club_platform.outbox import publish
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -328,17 +327,6 @@ async def get_arrival(session: AsyncSession, booking_id: UUID) -> dict:
     if row is None:
         raise NotFound(f"reception has not heard of booking {booking_id}")
     return _arrival_view(row)
-
-
-async def forget_expected_arrivals(session: AsyncSession, consumer_name: str) -> int:
-    """The first half of a rebuild (BLUEPRINT §4, "Replay"): empty the projection and forget
-    which booking events the inbox has seen, so that reading the booking topics again from
-    the beginning fills the table anew. Visits keep their booking ids: they are reception's
-    own records, not part of the projection."""
-    forgotten = (await session.execute(sa.delete(expected_arrivals))).rowcount
-    await session.execute(sa.delete(inbox).where(inbox.c.consumer == consumer_name,
-                                                 inbox.c.topic.in_(BOOKING_TOPICS)))
-    return forgotten
 
 
 # ================================================================ visits (R1 §3.2–3.4)

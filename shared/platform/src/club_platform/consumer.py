@@ -46,6 +46,7 @@ from club_platform.db import Database
 from club_platform.envelope import Envelope, PoisonMessage, decode, format_time
 from club_platform.inbox import first_deliveries, first_delivery
 from club_platform.kafka import KafkaConnection, reliable_producer
+from club_platform.projections import Projection
 from club_platform.tracing import span
 from faststream import AckPolicy, Context
 from faststream.kafka import KafkaBroker
@@ -85,6 +86,17 @@ class EventConsumer:
     _handlers: dict[str, Handler] = field(default_factory=dict)
     _types: dict[str, type[Event]] = field(default_factory=dict)
     _batched: set[str] = field(default_factory=set)
+    projections: dict[str, Projection] = field(default_factory=dict)
+
+    def projection(self, name: str, *, topics: Sequence[str], tables: Sequence[str],
+                   description: str = "") -> Projection:
+        """Declare a table kept only from events, so operators can rebuild it from offset 0
+        (club_platform.projections)."""
+        unknown = set(topics) - set(self.topics)
+        if unknown:
+            raise ValueError(f"projection {name} reads topics this consumer does not: {unknown}")
+        self.projections[name] = Projection(name, tuple(topics), tuple(tables), description)
+        return self.projections[name]
 
     def handles(self, *event_types: type[E]) -> Callable[[Handler], Handler]:
         return self._register(event_types, batched=False)
