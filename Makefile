@@ -4,7 +4,7 @@ UV_VERSION := 0.13.8
 PYTHON ?= python3
 RUN := set -a && . ./.env.local && set +a &&
 
-.PHONY: help install infra up down stop wipe test test-fast bench lint status tools deploy-check
+.PHONY: help install infra up down stop wipe test bench lint status docs tools deploy-check tools deploy-check
 
 help:
 	@echo "make up      install, start Kafka + PostgreSQL + the four services (README command 1)"
@@ -54,6 +54,10 @@ test: infra
 
 bench: infra
 	@$(RUN) uv run --frozen python -m tests.benchmarks $(BENCH_ARGS)
+
+# AsyncAPI, OpenAPI and the event catalogue, generated from the code (tests/docs checks them).
+docs: install
+	@uv run --frozen python docs/generate.py
 
 lint: install
 	@uv run --frozen ruff check .
