@@ -116,7 +116,8 @@ def print_report(report: DayReport, console: Console, seconds: float) -> None:
                           c["state"], _show(c["within_sla"]))
     console.print(escalated)
 
-    console.print("[bold]API docs[/bold] (sign a token with `uv run club token <role>`):")
+    console.print("[bold]API docs[/bold] (a token to try them: "
+                  "`set -a && . ./.env.local && uv run club token head`):")
     for service, url in report.urls.items():
         console.print(f"  {service:10} {url}/docs")
     console.print(f"The day took {seconds:.0f} s. The platform keeps running; "
