@@ -268,7 +268,7 @@ def iso(moment: datetime) -> str:
 class ClubDay:
     def __init__(self, config: DemoConfig, narrator: Narrator) -> None:
         if config.members < 6:
-            raise ValueError("the demo day needs at least 6 members")
+            raise DemoError("the demo day needs at least 6 members")
         self.config = config
         self.narrator = narrator
         self.day = config.day or (datetime.now(UTC) - timedelta(days=1)).date()
@@ -421,14 +421,11 @@ class ClubDay:
             await self._catalogue_entry(code, name, minutes, buffer, kind)
             self.resources[code] = []
             for resource_name in names:
-                resource = existing.get(resource_name)
+                resource = existing.get(resource_name)  # set up by an earlier demo day
                 if resource is None:
                     resource = await booking.post("/resources", self.head, {
                         "name": resource_name, "kind": kind, "capacity": 4,
                         "location": "ground floor", "opening_hours": hours})
-                else:  # set up by an earlier demo day: this one sets the hours again
-                    await booking.call("PUT", f"/resources/{resource['id']}/opening-hours",
-                                       self.head, json={"opening_hours": hours})
                 self.resources[code].append(resource)
                 if resource_name not in known_locations:
                     made = await reception.post("/locations", self.head, {
@@ -797,9 +794,9 @@ class ClubDay:
             self.narrator.step(visit.customer.name)
             if n % 5 == 4:
                 continue  # not everyone answers
-            token = invitations[0]["link"].rstrip("/").rsplit("/", 1)[-1]
             csat = 2 if visit is complained else CSAT[n % len(CSAT)]
-            answer = await crm.post(f"/surveys/respond/{token}", None, {
+            # The customer follows the link in their invitation (the public form, no login).
+            answer = await crm.post(invitations[0]["link"], None, {
                 "csat": csat, "nps": min(10, csat * 2), "comment": None})
             self.surveys.append({"visit": visit, "csat": csat})
             self.report.expect("survey.submitted", answer["response_id"])
@@ -839,7 +836,7 @@ class ClubDay:
         session = await hr.post("/training/sessions", self.deputy, {
             "title": "Complaint handling refresher", "clause": "R2 §3.3",
             "starts_at": iso(at(self.day, "16:35")), "ends_at": iso(at(self.day, "16:55")),
-            "roles": ["attendant"]})
+            "staff_ids": [str(p.id) for p in self.attendants]})
         session_id = session["session_id"]
         self.clock.move_to(at(self.day, "16:56"))
         absent = self.attendants[2]
