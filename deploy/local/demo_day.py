@@ -32,7 +32,7 @@ from uuid import UUID, uuid4
 import httpx
 from club_contracts import AttendanceClocked
 from club_platform.auth import issue_token
-from club_platform.clock import write_clock_offset
+from club_platform.clock import OffsetClock, write_clock_offset
 from club_platform.envelope import encode, envelope_for
 from club_platform.kafka import KafkaConnection, reliable_producer
 
@@ -196,13 +196,10 @@ class ClubClock:
     def __init__(self, path: Path, narrator: Narrator) -> None:
         self.path = path
         self.narrator = narrator
+        self._clock = OffsetClock(path)  # what every service reads
 
     def now(self) -> datetime:
-        try:
-            offset = float(self.path.read_text().strip() or 0)
-        except FileNotFoundError:
-            offset = 0.0
-        return datetime.now(UTC) + timedelta(seconds=offset)
+        return self._clock.now()
 
     def start_at(self, moment: datetime) -> None:
         """Take the platform to the morning of the demo day."""
