@@ -682,7 +682,7 @@ class ClubDay:
         made = await self.api["crm"].post("/complaints", visit.customer, {
             "visit_id": visit.visit_id, "subject_staff_ids": [str(visit.host.id)],
             "category": "service", "severity": "high", "channel": "online",
-            "description": "The massage started 20 minutes late and was cut short."})
+            "description": "My session started 20 minutes late and was cut short."})
         self.complaints[made["complaint_id"]] = {
             "kind": "about_visit", "id": made["complaint_id"], "visit": visit,
             "subject": visit.host, "assigned_to": made["assigned_to"]}

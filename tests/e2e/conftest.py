@@ -6,6 +6,7 @@ minute with the services' start-up; `make up` runs 12)."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import sys
@@ -17,9 +18,20 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
-from demo_day import SERVICES, DayReport, DemoConfig, run_demo_day  # noqa: E402
+
+def _load_demo_day():
+    """deploy/local/demo_day.py, the driver `make up` runs (a script directory, not a
+    package: loaded by path so nothing else there lands on sys.path)."""
+    spec = importlib.util.spec_from_file_location("demo_day", ROOT / "deploy/local/demo_day.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["demo_day"] = module  # dataclasses look their module up while building
+    spec.loader.exec_module(module)
+    return module
+
+
+demo_day = _load_demo_day()
+SERVICES, DemoConfig, run_demo_day = demo_day.SERVICES, demo_day.DemoConfig, demo_day.run_demo_day
 
 SCHEMAS = ROOT / "shared" / "contracts" / "src" / "club_contracts" / "schemas"
 MEMBERS = int(os.environ.get("CLUB_DEMO_TEST_MEMBERS", "6"))
@@ -27,7 +39,7 @@ MEMBERS = int(os.environ.get("CLUB_DEMO_TEST_MEMBERS", "6"))
 
 @dataclass
 class DemoRun:
-    report: DayReport
+    report: demo_day.DayReport
     urls: dict[str, str]
     clock_file: Path
     start_offsets: dict[TopicPartition, int]  # where every topic stood before the day

@@ -39,9 +39,8 @@ class OffsetClock:
     """Development only: the system clock moved by the seconds written in a file, so that a
     driver can take a whole local platform through another day (the demo day lives through
     yesterday, then comes back to now, and HR can assess a day that is over). No file, or an
-    empty one, means no offset. The file is read at every call (a few microseconds): a
-    cached copy keyed on the file's inode and modification time could miss a change made
-    within one tick of the file system's clock."""
+    empty one, means no offset. The file is read at every call (a few microseconds), so a
+    change shows at once in every process that reads it."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
