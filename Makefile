@@ -4,10 +4,11 @@ UV_VERSION := 0.13.8
 PYTHON ?= python3
 RUN := set -a && . ./.env.local && set +a &&
 
-.PHONY: help install infra up down stop wipe test bench lint status docs tools deploy-check tools deploy-check
+.PHONY: help install infra up demo down stop wipe test bench lint status docs tools deploy-check
 
 help:
-	@echo "make up      install, start Kafka + PostgreSQL + the four services (README command 1)"
+	@echo "make up      install, start Kafka + PostgreSQL + the four services, run the demo day (README command 1)"
+	@echo "make demo    run the demo day again against the running platform (DEMO_ARGS=--members 6)"
 	@echo "make test    run every test against real Kafka and PostgreSQL (README command 2)"
 	@echo "make down    stop the services, Kafka and PostgreSQL (data kept; 'make wipe' deletes it)"
 	@echo "make bench   run the benchmarks (ratios against raw baselines)"
@@ -22,8 +23,13 @@ infra: install
 	@$(PYTHON) deploy/local/infra.py up
 	@$(RUN) uv run --frozen club kafka-access apply
 
+# The services as four processes, then the demo day through their APIs; they keep running.
 up: infra
 	@$(RUN) uv run --frozen python deploy/local/services.py up
+	@$(RUN) uv run --frozen python deploy/local/demo.py $(DEMO_ARGS)
+
+demo:
+	@$(RUN) uv run --frozen python deploy/local/demo.py $(DEMO_ARGS)
 
 down stop:
 	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/services.py down; fi

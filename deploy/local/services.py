@@ -6,6 +6,11 @@
 
 Each service reads its own `<SERVICE>_…` variables from .env.local; logs go to
 .local/logs/<service>.log; HTTP base URLs are added to .env.local as `<SERVICE>_URL`.
+The services listen on CLUB_SERVICE_PORT_BASE + 1…4 (booking, reception, crm, hr; base 8100
+by default). Locally every service reads its clock offset from .local/demo-clock
+(`CLUB_CLOCK_OFFSET_FILE`, written by the demo day while it lives through yesterday; no file
+means the real time), and the SLA job and the no-show sweep run every 5 s instead of every
+minute, so the demo day's effects show at once.
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ STATE = Path(os.environ.get("CLUB_STATE_DIR", ROOT / ".local"))
 RUN_DIR = STATE / "run"
 LOG_DIR = STATE / "logs"
 ENV_FILE = ROOT / ".env.local"
-SERVICES = {"booking": 8101, "reception": 8102, "crm": 8103, "hr": 8104}
+PORT_BASE = int(os.environ.get("CLUB_SERVICE_PORT_BASE", "8100"))
+SERVICES = {"booking": PORT_BASE + 1, "reception": PORT_BASE + 2, "crm": PORT_BASE + 3,
+            "hr": PORT_BASE + 4}
+CLOCK_FILE = STATE / "demo-clock"
+# Local defaults a person's environment may override: quick periodic jobs for the demo day.
+LOCAL_DEFAULTS = {"CRM_SLA_CHECK_INTERVAL_SECONDS": "5", "BOOKING_NO_SHOW_SWEEP_SECONDS": "5"}
 
 
 def say(message: str) -> None:
@@ -83,7 +93,10 @@ def start(service: str, port: int, values: dict[str, str]) -> None:
         return
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **values, f"{service.upper()}_HTTP_PORT": str(port)}
+    prefix = service.upper()
+    env = {**LOCAL_DEFAULTS, **os.environ, **values, f"{prefix}_HTTP_PORT": str(port),
+           f"{prefix}_CLOCK_OFFSET_FILE": str(CLOCK_FILE),
+           "CRM_SURVEY_LINK_BASE_URL": f"http://127.0.0.1:{SERVICES['crm']}"}
     with (LOG_DIR / f"{service}.log").open("ab") as log:
         process = subprocess.Popen([sys.executable, "-m", f"club_{service}"], env=env,
                                    stdout=log, stderr=subprocess.STDOUT,
@@ -108,6 +121,7 @@ def wait_ready(service: str, url: str, timeout: float = 60) -> None:
 
 def up() -> None:
     values = env_file()
+    CLOCK_FILE.unlink(missing_ok=True)  # an interrupted demo day's offset: back to real time
     asyncio.run(apply_topics(values["KAFKA_BOOTSTRAP_SERVERS"]))
     migrate(values)
     urls = {f"{s.upper()}_URL": f"http://127.0.0.1:{p}" for s, p in SERVICES.items()}
@@ -116,7 +130,7 @@ def up() -> None:
     for service in SERVICES:
         wait_ready(service, urls[f"{service.upper()}_URL"])
         say(f"{service} ready at {urls[f'{service.upper()}_URL']} (API docs: /docs)")
-    add_to_env_file(urls)
+    add_to_env_file({**urls, "CLUB_CLOCK_OFFSET_FILE": str(CLOCK_FILE)})
 
 
 def down() -> None:
@@ -134,6 +148,7 @@ def down() -> None:
             os.killpg(pid, signal.SIGKILL)
         (RUN_DIR / f"{service}.pid").unlink(missing_ok=True)
         say(f"{service} stopped")
+    CLOCK_FILE.unlink(missing_ok=True)
 
 
 def status() -> None:

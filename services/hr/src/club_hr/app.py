@@ -6,9 +6,9 @@ policy revisions, the gift register and offboarding (R1 §2, §6.3, §7, §9.2; 
 
 from __future__ import annotations
 
-from club_platform.clock import Clock, SystemClock
+from club_platform.clock import Clock
 from club_platform.http import create_app
-from club_platform.runtime import ServiceRuntime
+from club_platform.runtime import ServiceRuntime, clock_for
 from fastapi import FastAPI
 
 from club_hr.api import router
@@ -19,7 +19,7 @@ from club_hr.settings import HrSettings
 
 def build_app(settings: HrSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or HrSettings()
-    clock = clock or SystemClock()
+    clock = clock or clock_for(settings)
     runtime = ServiceRuntime(settings, consumer=consumer, jobs=build_jobs(settings),
                              clock=clock)
     HandlerContext.from_settings(settings, clock).install(runtime.database)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from club_platform.clock import Clock, SystemClock
+from club_platform.clock import Clock, OffsetClock, SystemClock
 from club_platform.consumer import ConsumerRunner, EventConsumer, is_outage
 from club_platform.db import Database
 from club_platform.kafka import KafkaConnection, TopicSpec, ensure_topics, kafka_reachable
@@ -42,11 +42,18 @@ class PeriodicJob:
         return zlib.crc32(f"club-job:{self.name}".encode())
 
 
+def clock_for(settings: ServiceSettings) -> Clock:
+    """The system clock, or in development the offset clock the settings name."""
+    if settings.clock_offset_file is not None:
+        return OffsetClock(settings.clock_offset_file)
+    return SystemClock()
+
+
 class ServiceRuntime:
     def __init__(self, settings: ServiceSettings, *, consumer: EventConsumer | None = None,
                  jobs: tuple[PeriodicJob, ...] = (), clock: Clock | None = None) -> None:
         self.settings = settings
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or clock_for(settings)
         self.database = Database(
             settings.database_url.get_secret_value(),
             pool_size=settings.database_pool_size,

@@ -12,6 +12,7 @@ Secrets have no working defaults: the service refuses to start without them, and
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -66,6 +67,11 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "club"
     jwt_audience: str = "club-services"
 
+    # --- Time. Development and tests only: a file holding seconds to add to the system
+    # clock (club_platform.clock.OffsetClock), so the local demo day can live through
+    # yesterday and come back. Refused in production.
+    clock_offset_file: Path | None = None
+
     @model_validator(mode="after")
     def _check_secrets(self) -> ServiceSettings:
         if self.jwt_algorithm.startswith("HS"):
@@ -76,6 +82,9 @@ class ServiceSettings(BaseSettings):
         elif not self.jwt_public_key:
             raise ValueError(
                 f"{self.jwt_algorithm} needs the issuer's public key (…_JWT_PUBLIC_KEY)")
+        if self.clock_offset_file is not None and self.environment == "production":
+            raise ValueError("a clock offset file is for development and tests only "
+                             "(…_CLOCK_OFFSET_FILE must not be set in production)")
         if self.kafka_security_protocol.startswith("SASL") and not (
             self.kafka_sasl_username and self.kafka_sasl_password
         ):

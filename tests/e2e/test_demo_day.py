@@ -1,0 +1,94 @@
+"""README command 1's demo day, end to end: the four services as real processes on real Kafka
+and PostgreSQL, driven only through their HTTP APIs (and the door system's Kafka events), and
+what a person would check afterwards, read back from the APIs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from club_platform.testing import client
+
+from .conftest import MEMBERS
+
+RATINGS = ((4.5, "outstanding"), (3.5, "good"), (2.5, "meets"), (1.5, "needs_improvement"),
+           (0.0, "unsatisfactory"))
+
+
+def _rating(total: float) -> str:
+    return next(name for floor, name in RATINGS if total >= floor)
+
+
+async def _get(url: str, path: str, token: str, **params) -> list | dict:
+    async with client(url, token) as http:
+        answer = await http.get(path, params=params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def test_the_demo_day_books_serves_complains_escalates_and_assesses(demo_run, token):
+    report = demo_run.report
+    walk_ins = max(2, MEMBERS // 4)
+    visits = MEMBERS - 2 + walk_ins  # one member cancels, one never comes
+
+    # The day is over and the services are back on the real time.
+    assert report.day < datetime.now(UTC).date()
+    assert not demo_run.clock_file.exists()
+
+    assert report.counts["booking"] == {
+        "bookings": MEMBERS, "fulfilled": MEMBERS - 2, "cancelled": 1, "no_show": 1,
+        "online": (MEMBERS + 1) // 2}
+    reception = report.counts["reception"]
+    assert (reception["visits"], reception["walk-ins"], reception["incidents"]) == (
+        visits, walk_ins, 1)
+    # Every visit has its main service; every other one refreshments by a second attendant.
+    assert reception["services recorded"] == report.expected_events["visit.service_recorded"]
+    assert reception["services recorded"] > visits
+    crm = report.counts["crm"]
+    assert crm["customers registered"] == MEMBERS + walk_ins
+    assert (crm["complaints"], crm["escalated"]) == (2, 1)
+    assert crm["surveys answered"] == report.expected_events["survey.submitted"] > 0
+    assert crm["follow-up calls"] == visits + 2  # one per visit, one per resolved complaint
+
+    # The complaint about a visit missed its first response: CRM's SLA job escalated it to
+    # the deputy; it was still resolved within the resolution deadline.
+    [escalated] = report.escalated
+    assert (escalated["escalated_to_role"], escalated["escalation_level"]) == ("deputy", 1)
+    assert escalated["severity"] == "high" and escalated["state"] == "resolved"
+    opened = datetime.fromisoformat(escalated["opened_at"])
+    acknowledged = datetime.fromisoformat(escalated["acknowledged_at"])
+    assert acknowledged > datetime.fromisoformat(escalated["first_response_due_at"]) > opened
+    [subject] = escalated["subject_staff_ids"]
+
+    # Everyone on the floor was assessed for the day, with the rating their total earns.
+    names = {s["staff_id"]: s for s in report.staff}
+    assessed = {a["staff_id"] for a in report.assessments}
+    assert assessed == {sid for sid, s in names.items() if s["role"] != "hr_admin"}
+    for assessment in report.assessments:
+        assert assessment["period_start"] == assessment["period_end"] == report.day.isoformat()
+        assert 0 <= assessment["total_score"] <= 5
+        assert assessment["rating"] == _rating(assessment["total_score"])
+        assert any(k["measured"] for k in assessment["kpis"])
+        listed = await _get(demo_run.urls["hr"], "/assessments", token("head"),
+                            staff_id=assessment["staff_id"])
+        assert [a["assessment_id"] for a in listed] == [assessment["assessment_id"]]
+    by_name = {a["name"]: a for a in report.assessments}
+    late = [a for a in report.assessments if a["role"] == "attendant"
+            and _kpi(a, "punctuality") < 100]
+    assert len(late) == 2  # one late at the door, one at the HR kiosk
+    assert _kpi(by_name[names[subject]["name"]], "upheld_complaints") == 1
+
+    # HR opened cases from the events: the upheld complaint and both late arrivals; the head
+    # decided one late arrival, the other two wait for a person.
+    open_cases = {(c["staff_id"], c["violation"]) for c in report.open_cases}
+    assert (subject, "upheld_complaint") in open_cases
+    assert sum(1 for _, violation in open_cases if violation == "late_arrival") == 1
+    assert len(open_cases) == 2
+    listed = await _get(demo_run.urls["hr"], "/discipline/cases", token("head"),
+                        staff_id=subject)
+    assert [c["status"] for c in listed if c["violation"] == "upheld_complaint"] == ["open"]
+
+    assert report.finished_at - report.started_at < timedelta(minutes=10)
+
+
+def _kpi(assessment: dict, code: str) -> float | None:
+    return next(k["value"] for k in assessment["kpis"] if k["code"] == code)
