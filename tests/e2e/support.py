@@ -170,9 +170,12 @@ class Club:
         return answer.json()
 
     async def arrivals_on(self, days: Iterable[date]) -> list[dict]:
+        """The desk's lists of expected arrivals around `days` (UTC dates): the desk's days
+        are the club's (RECEPTION_TIMEZONE), so the day before and after are asked too."""
         found = []
+        around = {day + timedelta(days=n) for day in days for n in (-1, 0, 1)}
         async with self.as_("reception", Role.ATTENDANT, self.staff.host) as http:
-            for day in sorted(set(days)):
+            for day in sorted(around):
                 answer = await http.get("/arrivals", params={"date": day.isoformat(),
                                                              "include_cancelled": "true"})
                 assert answer.status_code == 200, answer.text

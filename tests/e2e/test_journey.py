@@ -64,13 +64,15 @@ async def test_one_customers_journey_across_the_four_services(club: Club, kafka_
     asked = now()
     async with club.as_("booking", Role.MEMBER, customer_id) as app:
         slots = []
-        for day in (asked.date(), asked.date() + timedelta(days=1)):
+        # Dates are the club's own (BOOKING_TIMEZONE): around today in UTC covers any zone.
+        for days in (-1, 0, 1):
             offered = await app.get("/availability", params={
-                "service_code": club.treatment, "date": day.isoformat(),
+                "service_code": club.treatment,
+                "date": (asked.date() + timedelta(days=days)).isoformat(),
                 "resource_id": resource_id})
             assert offered.status_code == 200, offered.text
             slots += offered.json()["slots"]
-        slot = slots[0]
+        slot = min(slots, key=lambda s: _at(s["starts_at"]))
         assert _at(slot["starts_at"]) >= asked + timedelta(minutes=60)  # the online notice
         booked = await app.post("/bookings", json={
             "resource_id": resource_id, "service_code": club.treatment,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import pytest
 from club_contracts import BookingCreated, VisitCheckedIn, VisitCompleted
@@ -67,8 +68,8 @@ async def test_reception_away_while_bookings_are_made_expects_them_all_on_return
         club: Club, kafka_tap, fault_report):
     await club.caught_up("reception")
     await club.stop("reception")  # before any of these bookings exists
-    async with kafka_tap("booking.created", "booking.rescheduled",
-                         "booking.cancelled") as tap:
+    async with kafka_tap("booking.created", "booking.rescheduled", "booking.cancelled",
+                         "staff.hired") as tap:
         made = await club.desk_bookings(5)
         ids = [b["id"] for b in made]
         async with club.as_("booking", Role.ATTENDANT, club.staff.host) as desk:
@@ -79,10 +80,16 @@ async def test_reception_away_while_bookings_are_made_expects_them_all_on_return
                                         json={"reason": "customer_request"})
         assert moved.status_code == 200, moved.text
         assert cancelled.status_code == 200, cancelled.text
+        async with club.as_("hr", Role.HR_ADMIN, club.staff.hr_admin) as hr:
+            hired = await hr.post("/staff", json={"display_name": "Dee Newcomer",
+                                                  "role": "attendant"})
+        assert hired.status_code == 201, hired.text
+        newcomer = hired.json()["staff_id"]
         await tap.wait_for(lambda s: isinstance(s.event, BookingCreated) and s.key in ids,
                            count=5, timeout=PATIENCE)
         await tap.wait_for(lambda s: s.record.topic != "booking.created" and s.key in ids,
                            count=2, timeout=PATIENCE)
+        await tap.wait_for(lambda s: s.key == newcomer, timeout=PATIENCE)
     assert not club.processes["reception"].running()
     await club.start("reception")
 
@@ -101,9 +108,10 @@ async def test_reception_away_while_bookings_are_made_expects_them_all_on_return
                           == expected, "every booking expected at the desk after the restart")
     lost = sum(1 for b in ids if b not in found)
     doubled = sum(len(rows) - 1 for rows in found.values())
-    fault_report("Reception away while bookings are made", "5 desk bookings, 1 moved, "
-                 "1 cancelled", "reception stopped (SIGTERM) before, started after",
-                 lost=lost, duplicated=doubled, server_errors=0,
+    fault_report("Reception away while bookings are made",
+                 "5 desk bookings, 1 moved, 1 cancelled; 1 attendant hired",
+                 "reception stopped (SIGTERM) before, started after", lost=lost,
+                 duplicated=doubled, server_errors=0,
                  note="expected arrivals read from GET /arrivals")
     assert {b: [r["status"] for r in rows] for b, rows in found.items()} == {
         b: [s] for b, s in expected.items()}
@@ -111,12 +119,15 @@ async def test_reception_away_while_bookings_are_made_expects_them_all_on_return
     assert datetime.fromisoformat(found[ids[3]][0]["starts_at"]) == datetime.fromisoformat(later)
     # What the restarted process read: each of those events once, nothing else.
     reception = club.processes["reception"]
-    assert [await consumed(reception, t) for t in ("booking.created", "booking.rescheduled",
-                                                   "booking.cancelled")] == [
-        {"handled": 5}, {"handled": 1}, {"handled": 1}]
-    # The desk works on as before: its staff directory and floor came back with it.
-    visit = await club.check_in(ids[0])
-    assert visit["booking_id"] == ids[0]
+    assert [await consumed(reception, t) for t in (
+        "booking.created", "booking.rescheduled", "booking.cancelled", "staff.hired")] == [
+        {"handled": 5}, {"handled": 1}, {"handled": 1}, {"handled": 1}]
+    # The desk works on as before, and the newcomer HR hired meanwhile hosts the first guest.
+    async with club.as_("reception", Role.HEAD) as http:
+        directory = (await http.get(f"/staff/{newcomer}")).json()
+    assert (directory["display_name"], directory["status"]) == ("Dee Newcomer", "active")
+    visit = await club.check_in(ids[0], host=UUID(newcomer))
+    assert (visit["booking_id"], visit["host_staff_id"]) == (ids[0], newcomer)
     assert await club.dead_letters() == {}
 
 
