@@ -13,11 +13,14 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID, uuid4
 
+import pytest
 from club_contracts import AssessmentPublished, AttendanceClocked, SurveySubmitted
 from club_platform.auth import Role
 from club_platform.testing import wait_for
 
 from .support import PATIENCE, Club, fact_counts, now
+
+pytestmark = pytest.mark.slow
 
 
 def _at(text: str) -> datetime:

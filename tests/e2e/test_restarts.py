@@ -35,6 +35,8 @@ from .support import (
     now,
 )
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 async def all_four_running(club: Club):
@@ -349,4 +351,18 @@ async def test_hr_killed_mid_stream_counts_each_fact_once_after_redelivery(
     assert set(outcomes) <= {"handled", "duplicate"}, outcomes
     assert outcomes.get("handled", 0) + outcomes.get("duplicate", 0) == count, outcomes
     assert outcomes.get("duplicate", 0) >= len(handled) >= 1, outcomes
+
+    # The killed process held the lead of HR's outbox relay; the lock died with its
+    # connection, so the replacement publishes: a hire reaches reception's directory.
+    async with club.as_("hr", Role.HR_ADMIN, club.staff.hr_admin) as hr:
+        hired = await hr.post("/staff", json={"display_name": "Eli Afterwards",
+                                              "role": "attendant"})
+    assert hired.status_code == 201, hired.text
+
+    async def known_at_the_desk() -> bool:
+        async with club.as_("reception", Role.HEAD) as http:
+            answer = await http.get(f"/staff/{hired.json()['staff_id']}")
+        return answer.status_code == 200 and answer.json()["status"] == "active"
+    await wait_for(known_at_the_desk, timeout=PATIENCE, interval=0.3,
+                   what="the replacement's relay publishing staff.hired")
     assert await club.dead_letters() == {}
