@@ -77,11 +77,14 @@ class Club:
     async def stop(self, service: str) -> None:
         """SIGTERM: the service finishes what it is doing, commits and exits."""
         process = self.processes[service]
+        farewell = f'"{service} stopped"'
+        before = process.log_path.read_text(errors="replace").count(farewell)
         code = await process.stop()
         # uvicorn re-raises the signal once it has shut down cleanly, so -SIGTERM is a clean
-        # exit too; the service's own last word says it stopped, not crashed.
+        # exit too; the service's own log says it stopped rather than crashed.
         assert code in (0, -signal.SIGTERM), f"{service} exited with {code}: {process.tail()}"
-        assert f'"{service} stopped"' in process.tail(5), process.tail()
+        after = process.log_path.read_text(errors="replace").count(farewell)
+        assert after == before + 1, process.tail()
 
     async def start(self, service: str) -> None:
         """The same process definition again: same database, consumer group and port."""
