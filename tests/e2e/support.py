@@ -43,7 +43,8 @@ def now() -> datetime:
 @dataclass
 class Staff:
     """The people HR hires for the package: a host attendant, a colleague who also serves
-    guests, a CRM specialist who takes the calls and complaints, and the managers."""
+    guests, a CRM specialist who takes the calls and complaints; and the ids the head's and
+    the HR admin's tokens carry (managers need not be on the register to act)."""
 
     host: UUID
     colleague: UUID
