@@ -1,7 +1,12 @@
-"""The demo day of README command 1 against the four services as real processes (the `spawn`
-fixture: fresh databases, consumer groups from the end of their topics), run once for the
-tests of this directory. `CLUB_DEMO_TEST_MEMBERS` sizes the day (6 by default: about a
-minute with the services' start-up; `make up` runs 12)."""
+"""Fixtures of the end-to-end tests: the four services as real processes on real Kafka and
+PostgreSQL.
+
+- `club` (one for the package): a catalogue, a floor and staff, for one customer's journey
+  and the restart tests;
+- `demo_run` (once per session): the demo day of README command 1 against its own four
+  processes (`CLUB_DEMO_TEST_MEMBERS` sizes the day, 6 by default: about a minute with the
+  services' start-up; `make up` runs 12).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,21 @@ import asyncio
 import importlib.util
 import json
 import os
+import secrets
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from club_platform.auth import Role
+from club_platform.testing import wait_for
+
+from .support import PATIENCE, SERVICES, Club, Staff, now
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +44,7 @@ def _load_demo_day():
 
 
 demo_day = _load_demo_day()
-SERVICES, DemoConfig, run_demo_day = demo_day.SERVICES, demo_day.DemoConfig, demo_day.run_demo_day
+DemoConfig, run_demo_day = demo_day.DemoConfig, demo_day.run_demo_day
 
 SCHEMAS = ROOT / "shared" / "contracts" / "src" / "club_contracts" / "schemas"
 MEMBERS = int(os.environ.get("CLUB_DEMO_TEST_MEMBERS", "6"))
@@ -73,7 +86,7 @@ async def demo_run(spawn, kafka_connection, jwt_secret, tmp_path_factory) -> Dem
     clock_file = tmp_path_factory.mktemp("demo-clock") / "offset"
     quick_jobs = {"CRM_SLA_CHECK_INTERVAL_SECONDS": "1", "BOOKING_NO_SHOW_SWEEP_SECONDS": "1"}
     processes = {}
-    for service in SERVICES:
+    for service in demo_day.SERVICES:
         processes[service] = await spawn(service, start=False, env={
             f"{service.upper()}_CLOCK_OFFSET_FILE": str(clock_file), **quick_jobs})
     # Survey links point at this CRM process, as a customer's e-mail would.
@@ -86,3 +99,60 @@ async def demo_run(spawn, kafka_connection, jwt_secret, tmp_path_factory) -> Dem
         urls=urls, jwt_secret=jwt_secret, door=kafka_connection, clock_file=clock_file,
         members=MEMBERS))
     return DemoRun(report=report, urls=urls, clock_file=clock_file, start_offsets=before)
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
+async def club(spawn, token, kafka_connection) -> AsyncIterator[Club]:
+    # Each service on a fresh database, its consumer group at the end of its topics: it
+    # sees only what happens from here on, like a club opening for the first time.
+    processes = {s: await spawn(s, name=f"e2e-{s}", start=False) for s in SERVICES}
+    # Started side by side: most of a start is the interpreter importing its libraries.
+    await asyncio.gather(*(process.start() for process in processes.values()))
+    club = Club(processes, token, kafka_connection)
+    tag = secrets.token_hex(3)
+    club.treatment, club.quick = f"e2e-massage-{tag}", f"e2e-tea-{tag}"
+
+    async with club.as_("booking", Role.HEAD) as http:
+        for code, name, minutes in ((club.treatment, "Deep tissue massage", 60),
+                                    (club.quick, "Tea ceremony", 15)):
+            answer = await http.post("/services", json={
+                "code": code, "name": name, "duration_minutes": minutes,
+                "buffer_before_minutes": 0, "buffer_after_minutes": 0,
+                "resource_kinds": ["room"]})
+            assert answer.status_code == 201, answer.text
+    async with club.as_("reception", Role.HEAD) as http:
+        answer = await http.post("/locations", json={"name": f"Spa floor {tag}",
+                                                     "kind": "area", "capacity": 500})
+        assert answer.status_code == 201, answer.text
+        club.location_id = answer.json()["location_id"]
+
+    # HR registers the club's existing staff (hired a month ago). Reception and CRM have no
+    # staff of their own: they learn of them from staff.hired only.
+    hired = {}
+    async with club.as_("hr", Role.HR_ADMIN) as http:
+        for who, name, role in (("host", "Ana Host", "attendant"),
+                                ("colleague", "Bo Colleague", "attendant"),
+                                ("specialist", "Chen Specialist", "crm_specialist")):
+            answer = await http.post("/staff", json={
+                "display_name": name, "role": role,
+                "hired_at": (now() - timedelta(days=30)).isoformat()})
+            assert answer.status_code == 201, answer.text
+            hired[who] = answer.json()["staff_id"]
+    club.staff = Staff(**{who: UUID(staff_id) for who, staff_id in hired.items()})
+
+    async def directories_know_them() -> bool:
+        async with club.as_("reception", Role.HEAD) as http:
+            for staff_id in hired.values():
+                answer = await http.get(f"/staff/{staff_id}")
+                if answer.status_code != 200 or answer.json()["status"] != "active":
+                    return False
+        async with club.as_("crm", Role.HEAD) as http:
+            team = (await http.get("/followups/team")).json()
+        return hired["specialist"] in [m["staff_id"] for m in team]
+
+    await wait_for(directories_know_them, timeout=PATIENCE, interval=0.3,
+                   what="reception and CRM learning of the staff from staff.hired")
+    yield club
+    for process in processes.values():
+        if process.running():
+            await process.stop()
