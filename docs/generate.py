@@ -3,9 +3,10 @@
     docs/asyncapi/<service>.json   AsyncAPI 3.0 of each service (what it publishes, consumes)
     docs/openapi/<service>.json    OpenAPI of each service's HTTP API
     docs/events.md                 the event catalogue page, with links to the JSON Schemas
+    docs/authorization.md          who may call each endpoint (read from the routes' checks)
 
 `uv run python docs/generate.py` writes them; `--check` exits 1 if any committed file differs
-(tests/docs runs the same comparison).
+(tests/test_generated_docs.py runs the same comparison).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from club_contracts import event_types
 from club_contracts.schemas import SNAPSHOT_DIR, snapshot_path
 from club_platform import asyncapi
+from club_platform.auth import Role, RouteAccess, route_access
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -52,10 +54,55 @@ def asyncapi_document(name: str) -> dict:
     )
 
 
-def openapi_document(name: str) -> dict:
+def service_app(name: str) -> Any:
+    """The service's FastAPI app, built with placeholder settings (nothing connects)."""
     _, build_app, settings_class = _service(name)
     extra = getattr(settings_class, "docs_placeholders", dict)()
-    return build_app(settings_class(**PLACEHOLDERS, **extra)).openapi()
+    return build_app(settings_class(**PLACEHOLDERS, **extra))
+
+
+def openapi_document(name: str) -> dict:
+    return service_app(name).openapi()
+
+
+def endpoints(name: str) -> list[RouteAccess]:
+    """Every endpoint of the service with the roles its checks admit (None: public)."""
+    return route_access(service_app(name))
+
+
+def authorization_page() -> str:
+    roles = list(Role)
+    lines = [
+        "# Who may call what: the authorisation matrix",
+        "",
+        "Generated from the services' routes by `docs/generate.py` (each route's "
+        "`require_roles` check, read by `club_platform.auth.route_access`); do not edit by "
+        "hand. A change of who may do what shows up here in review. "
+        "`tests/security/test_authorization.py` sends a request for every endpoint and role "
+        "(and with no token, an expired one and a forged one) to the running services and "
+        "checks each answer against this matrix: a role without ✓ gets 403, a request "
+        "without a valid token 401.",
+        "",
+        "The matrix is the role check at the door. Inside, some endpoints narrow it further "
+        "to the caller's own records — a member's own bookings, visits, complaints and "
+        "survey invitations; a staff member's own HR records — as each service's README "
+        "says; another member's booking or visit answers 404, another's complaint 404, and "
+        "a staff member's request for a colleague's HR records 403.",
+        "",
+    ]
+    for name in SERVICES:
+        found = endpoints(name)
+        public = [e for e in found if e.roles is None]
+        lines += [f"## {name}", "",
+                  "| endpoint | " + " | ".join(r.value for r in roles) + " |",
+                  "|---|" + "---|" * len(roles)]
+        for e in found:
+            if e.roles is not None:
+                marks = " | ".join("✓" if r in e.roles else "·" for r in roles)
+                lines.append(f"| `{e.method} {e.path}` | {marks} |")
+        lines += ["", "Public (no token): " + ", ".join(
+            f"`{e.method} {e.path}`" for e in public) + ".", ""]
+    return "\n".join(lines)
 
 
 def events_page() -> str:
@@ -97,7 +144,7 @@ def render_json(document: dict) -> str:
 
 
 def documents() -> dict[Path, str]:
-    files = {DOCS / "events.md": events_page()}
+    files = {DOCS / "events.md": events_page(), DOCS / "authorization.md": authorization_page()}
     for name in SERVICES:
         files[DOCS / "asyncapi" / f"{name}.json"] = render_json(asyncapi_document(name))
         files[DOCS / "openapi" / f"{name}.json"] = render_json(openapi_document(name))

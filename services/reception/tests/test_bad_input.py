@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from uuid import uuid4
 
@@ -120,3 +121,27 @@ async def test_roles_are_enforced(desk, staffed):
         assert (await nobody.get("/floor")).status_code == 401
         nobody.headers["Authorization"] = "Bearer forged"
         assert (await nobody.get("/floor")).status_code == 401
+
+
+async def test_text_no_database_can_hold_is_refused_and_stores_nothing(desk):
+    """A NUL in a location's name reached PostgreSQL and failed there with a 500; a lone
+    surrogate could not even be encoded (found by tests/security/test_hardening.py)."""
+    async with desk.head() as http:
+        for name in ("Lounge\x00B", "Lounge\ud800B"):
+            answer = await http.post("/locations", headers={"content-type": "application/json"},
+                                     content=json.dumps({"name": name}).encode())
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["code"] == "invalid_text"
+            assert "name" in answer.json()["detail"]
+    assert await desk.rows("SELECT 1 FROM locations WHERE name LIKE 'Lounge%B'") == []
+
+
+async def test_a_time_sent_as_a_number_is_refused_not_read_as_1970(desk, staffed):
+    location_id, _ana, _bo = staffed
+    async with desk.as_role("attendant") as http:
+        answer = await http.post("/incidents", json={
+            "category": "facility", "severity": "low", "location_id": str(location_id),
+            "description": "A broken tile", "occurred_at": 12345})
+    assert answer.status_code == 422
+    assert "occurred_at" in answer.json()["detail"] and "RFC 3339" in answer.json()["detail"]
+    assert await desk.rows("SELECT 1 FROM incidents WHERE description = 'A broken tile'") == []

@@ -4,6 +4,7 @@ details for bad input, the body limit, idempotency keys — over real HTTP on a 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import uuid4
@@ -12,9 +13,16 @@ import pytest
 import pytest_asyncio
 import sqlalchemy as sa
 from club_platform import idempotency
-from club_platform.auth import Principal, Role, issue_token, require_roles
+from club_platform.auth import (
+    Principal,
+    Role,
+    authenticated,
+    issue_token,
+    require_roles,
+    route_access,
+)
 from club_platform.errors import Conflict
-from club_platform.http import create_app
+from club_platform.http import MAX_JSON_DEPTH, create_app
 from club_platform.runtime import ServiceRuntime
 from club_platform.settings import ServiceSettings
 from club_platform.testing import client, serve_app
@@ -52,6 +60,14 @@ def build_router() -> APIRouter:
             return response
 
     return router
+
+
+@pytest.fixture
+def platform_settings_for_docs() -> ServiceSettings:
+    """Enough to build an app object; nothing connects."""
+    return ServiceSettings(service_name="shell", database_url="postgresql+asyncpg://x@h/d",
+                           kafka_bootstrap_servers="localhost:9092",
+                           jwt_secret="only-for-building-the-app-object")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -138,6 +154,84 @@ async def test_deeply_nested_json_is_a_4xx(shell, token):
         response = await http.post("/greetings", content=deep,
                                    headers={"content-type": "application/json"})
     assert 400 <= response.status_code < 500
+
+
+async def test_text_no_database_can_hold_is_422_and_stores_nothing(shell, token,
+                                                                   platform_database):
+    """A NUL character (PostgreSQL cannot store it) or a lone surrogate (not text at all),
+    anywhere: a field, a key, the query, the path."""
+
+    def raw(body: dict) -> dict:  # ASCII escapes: "\u0000", "\ud800", as a client sends them
+        return {"content": json.dumps(body).encode(),
+                "headers": {"content-type": "application/json"}}
+
+    async with client(shell, token("head")) as http:
+        answers = {
+            "NUL": await http.post("/greetings", **raw({"text": "hi\x00", "times": 1})),
+            "surrogate": await http.post("/greetings", **raw({"text": "hi\ud800", "times": 1})),
+            "in a key": await http.post("/greetings",
+                                        **raw({"text": "hi", "times": 1, "a\x00": 1})),
+            "in a list": await http.post("/greetings",
+                                         **raw({"text": "hi", "times": 1, "x": ["\ud83d"]})),
+            "in the query": await http.get("/health/live?who=a%00b"),
+            "in the path": await http.get("/health/live%00"),
+        }
+        a_pair = await http.post("/greetings", **raw({"text": "hi \U0001f3be", "times": 1}))
+    for what, answer in answers.items():
+        assert answer.status_code == 422, what
+        assert answer.json()["code"] == "invalid_text", what
+    assert "text" in answers["NUL"].json()["detail"]
+    assert "surrogate" in answers["surrogate"].json()["detail"]
+    assert a_pair.status_code == 201  # a surrogate pair is an ordinary character: 🎾
+    assert a_pair.json()["text"] == "hi \U0001f3be"
+    async with platform_database.transaction() as session:
+        assert await session.scalar(sa.text(
+            "SELECT count(*) FROM effects WHERE consumer = 'greet' AND payload <> 'hi \U0001f3be' "
+            "AND payload LIKE 'hi%'")) == 0
+
+
+async def test_json_nested_deeper_than_any_request_needs_is_422(shell, token):
+    def nested(depth: int) -> bytes:
+        return b'{"text": "hi", "times": 1, "x": ' + b"[" * depth + b"]" * depth + b"}"
+
+    async with client(shell, token("head")) as http:
+        shallow = await http.post("/greetings", content=nested(MAX_JSON_DEPTH - 2),
+                                  headers={"content-type": "application/json"})
+        deep = await http.post("/greetings", content=nested(MAX_JSON_DEPTH + 5),
+                               headers={"content-type": "application/json"})
+    assert shallow.status_code == 201  # the extra field is ignored by this model
+    assert deep.status_code == 422
+    assert "nested more than" in deep.json()["detail"]
+
+
+def test_route_access_reads_who_may_call_each_route(platform_settings_for_docs):
+    app = create_app(runtime=ServiceRuntime(platform_settings_for_docs),
+                     routers=[build_router(), _extra_router()], title="t", description="d")
+    found = {(e.method, e.path): e.roles for e in route_access(app)}
+    assert found[("POST", "/greetings")] == {Role.HEAD, Role.DEPUTY}
+    assert found[("GET", "/whoami")] == set(Role)  # authenticated, any role
+    assert found[("DELETE", "/nested")] == {Role.HEAD}  # both checks must pass
+    for public in ("/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"):
+        assert found[("GET", public)] is None
+
+
+def _extra_router() -> APIRouter:
+    router = APIRouter(dependencies=[Depends(require_roles(Role.HEAD, Role.HR_ADMIN))])
+
+    @router.delete("/nested")
+    async def nested(_: Principal = Depends(require_roles(Role.HEAD, Role.DEPUTY))) -> dict:
+        return {}
+
+    plain = APIRouter()
+
+    @plain.get("/whoami")
+    async def whoami(principal: Principal = Depends(authenticated)) -> dict:
+        return {"role": principal.role}
+
+    outer = APIRouter()
+    outer.include_router(router)
+    outer.include_router(plain)
+    return outer
 
 
 async def test_an_idempotency_key_replays_the_first_response_even_under_concurrency(

@@ -20,10 +20,11 @@ from club_contracts.catalogue import ServiceCode
 from club_platform.auth import STAFF_ROLES, SUPERVISORS, Principal, Role, require_roles
 from club_platform.errors import Invalid
 from club_platform.idempotency import claim, remember
+from club_platform.inputs import Moment
 from club_platform.runtime import ServiceRuntime
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_reception import services
@@ -256,8 +257,8 @@ class Guiding(_In):
 class NewServiceRecord(_In):
     service_code: ServiceCode
     staff_id: UUID = Field(description="Who gave the service.")
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: Moment
+    ended_at: Moment
     notes: Text | None = Field(default=None, description="Internal; never leaves reception.")
 
 
@@ -483,13 +484,13 @@ class NewIncident(_In):
     location_id: UUID
     visit_id: UUID | None = None
     description: Text = Field(description="What happened; stays in reception.")
-    occurred_at: AwareDatetime | None = Field(default=None, description="Defaults to now.")
+    occurred_at: Moment | None = Field(default=None, description="Defaults to now.")
 
 
 class NewAction(_In):
     description: Annotated[str, Field(min_length=1, max_length=2000)]
     assigned_to: UUID | None = Field(default=None, description="An active staff member.")
-    due_at: AwareDatetime | None = None
+    due_at: Moment | None = None
 
 
 class ActionDone(_In):

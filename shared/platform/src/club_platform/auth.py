@@ -18,7 +18,9 @@ from uuid import UUID
 
 import jwt
 from club_platform.errors import Forbidden, Unauthorized
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 
@@ -113,3 +115,39 @@ def require_roles(*roles: Role):
 
     check.allowed_roles = allowed  # read by the authorisation matrix (docs and tests)
     return check
+
+
+@dataclass(frozen=True)
+class RouteAccess:
+    """Who may call one endpoint: `roles` is None for an endpoint that asks for no token."""
+
+    method: str
+    path: str
+    roles: frozenset[Role] | None
+
+
+def route_access(app: FastAPI) -> list[RouteAccess]:
+    """Every endpoint of `app` with the roles that may call it, read from its dependencies
+    (the authorisation matrix in docs/authorization.md and its tests): a route behind several
+    `require_roles` checks admits the roles every one of them allows; a route that only
+    authenticates admits every role; one with neither (health, metrics, the OpenAPI pages, …)
+    is public. Checks of ownership inside a handler ("own records") are not seen here."""
+    found = []
+    for route in iter_route_contexts(app.routes):  # with the routes of included routers
+        methods = sorted(set(route.methods or ()) - {"HEAD", "OPTIONS"})
+        roles = _roles(route.dependant) if isinstance(route.original_route, APIRoute) else None
+        found += [RouteAccess(method, route.path, roles) for method in methods]
+    return found
+
+
+def _roles(dependant: Dependant) -> frozenset[Role] | None:
+    roles: frozenset[Role] | None = None
+    for dependency in dependant.dependencies:
+        allowed = getattr(dependency.call, "allowed_roles", None)
+        if allowed is None and dependency.call is authenticated:
+            allowed = frozenset(Role)
+        inner = _roles(dependency)
+        for found in (allowed, inner):
+            if found is not None:
+                roles = found if roles is None else roles & found
+    return roles

@@ -1,13 +1,17 @@
 """The HTTP shell every service shares (BLUEPRINT §5): FastAPI app with OpenAPI at /docs,
 /health/live, /health/ready, /metrics, problem-details errors (never a 500 for bad input),
-a request-body limit, tracing and JSON access logs."""
+a request-body limit, a guard against text no service can store, tracing and JSON access
+logs."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from club_platform.auth import TokenVerifier
 from club_platform.consumer import is_outage
@@ -64,6 +68,105 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+MAX_JSON_DEPTH = 32  # no request of any service nests more than a few levels
+
+
+class UnstorableText(ValueError):
+    """Request input that PostgreSQL cannot store and UTF-8 cannot encode."""
+
+
+def _check_text(text: str, where: str) -> None:
+    if "\x00" in text:
+        raise UnstorableText(f"{where}: contains a NUL character (\\u0000), which cannot be stored")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnstorableText(f"{where}: contains a lone UTF-16 surrogate, which is not text; "
+                             "send the character itself or a complete surrogate pair") from None
+
+
+def _check_json(value: Any, where: str = "body", depth: int = 0) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise UnstorableText(f"{where}: the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+    if isinstance(value, str):
+        _check_text(value, where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, f"{where}: a key")
+            _check_json(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(item, f"{where}[{index}]", depth + 1)
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    if content_type is None:
+        return True  # FastAPI reads a body without a content type as JSON
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (media.startswith(b"application/")
+                                             and media.endswith(b"+json"))
+
+
+class TextGuard:
+    """Refuse, with 422, text that no service can keep: a NUL character (PostgreSQL text and
+    JSONB cannot hold it) or a lone surrogate (not Unicode text; UTF-8 cannot encode it), in
+    the path, the query or anywhere in a JSON body, and JSON nested deeper than any request
+    needs. Caught here once, a service never fails on it half-way (a 500) nor seals it
+    into an encrypted field where no constraint would see it. Sits inside BodyLimit, so a
+    body it reads is already known to be small."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        try:
+            _check_text(scope["path"], "the path")
+            query = unquote_to_bytes(scope.get("query_string", b"").replace(b"+", b" "))
+            if b"\x00" in query:
+                raise UnstorableText("the query: contains a NUL character (%00)")
+        except UnstorableText as e:
+            return await problem(422, str(e), "invalid_text")(scope, receive, send)
+        headers = dict(scope["headers"])
+        if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS") or not _is_json(
+                headers.get(b"content-type")):
+            return await self.app(scope, receive, send)
+        chunks, more = [], True
+        try:
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+        except HTTPException as e:  # BodyLimit: over the limit
+            return await problem(e.status_code, str(e.detail), "payload_too_large")(
+                scope, receive, send)
+        body = b"".join(chunks)
+        try:
+            _check_json(json.loads(body), "body")
+        except UnstorableText as e:
+            return await problem(422, str(e), "invalid_text")(scope, receive, send)
+        except RecursionError:
+            return await problem(
+                422, f"body: the JSON is nested more than {MAX_JSON_DEPTH} levels deep",
+                "invalid_text")(scope, receive, send)
+        except ValueError:
+            pass  # not JSON (or not UTF-8): FastAPI answers 422 and says where
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 class Observe:
     """A span per request (continuing an incoming `traceparent`), and request metrics by
     route template. Pure ASGI: no extra task per request, exceptions pass through as-is."""
@@ -116,6 +219,7 @@ def create_app(*, runtime: ServiceRuntime, routers: Sequence[APIRouter], title: 
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier.from_settings(settings)
 
+    app.add_middleware(TextGuard)
     app.add_middleware(BodyLimit, limit=settings.http_max_body_bytes)
     app.add_middleware(Observe)  # outermost: it also counts what BodyLimit refuses
 

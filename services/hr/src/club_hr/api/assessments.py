@@ -36,8 +36,12 @@ assessors = require_roles(Role.HEAD, Role.HR_ADMIN)
 class TemplateItemBody(Body):
     code: str = Field(description="A KPI of the catalogue (GET /kpis)")
     weight: int = Field(description="Whole percent; the weights of a template sum to 100")
-    target: Decimal = Field(description="The value that scores 5")
-    worst: Decimal = Field(description="The value that scores 0")
+    # Every KPI counts, averages or takes a share of something: never below zero, and never
+    # past what a person can reach (a score from 10^100 only looks like one).
+    target: Decimal = Field(ge=0, max_digits=12, decimal_places=2,
+                            description="The value that scores 5")
+    worst: Decimal = Field(ge=0, max_digits=12, decimal_places=2,
+                           description="The value that scores 0")
 
 
 class TemplateBody(Body):

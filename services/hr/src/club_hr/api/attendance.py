@@ -7,6 +7,7 @@ from uuid import UUID
 
 from club_platform.auth import Principal, Role
 from club_platform.errors import Forbidden, Invalid
+from club_platform.inputs import Moment
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, Field
 
@@ -33,15 +34,15 @@ Until = Annotated[AwareDatetime | None, Query(description="Until this time (excl
 
 class ShiftRequest(Body):
     staff_id: UUID
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
 
 
 class ClockingRequest(Body):
     direction: Literal["in", "out"]
     staff_id: UUID | None = Field(
         default=None, description="Someone else's clocking, recorded by a supervisor")
-    at: AwareDatetime | None = Field(
+    at: Moment | None = Field(
         default=None, description="Only when recording for someone else; yours is now")
 
 

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from club_platform.auth import Principal
+from club_platform.inputs import Moment
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from club_hr.api.common import (
     MANAGING_ROLES,
@@ -41,7 +42,8 @@ class RuleBody(Body):
     severity: Severity
     window_days: int = Field(description="Prior cases within this many days climb the ladder")
     ladder: list[Action]
-    fine: Decimal | None = Field(default=None, description="The usual fine")
+    fine: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2,
+                                 description="The usual fine")  # as the numeric(14, 2) column
     suspension_days: int | None = Field(default=None, description="The usual suspension")
     active: bool = True
 
@@ -49,7 +51,7 @@ class RuleBody(Body):
 class CaseRequest(Body):
     staff_id: UUID
     violation: str = Field(description="A rule code of the catalogue (GET /discipline/rules)")
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     description: Text
 
 

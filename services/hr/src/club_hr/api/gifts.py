@@ -8,8 +8,9 @@ from uuid import UUID
 
 from club_platform.auth import Principal, Role
 from club_platform.errors import Forbidden
+from club_platform.inputs import Moment
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from club_hr.api.common import (
     MANAGING_ROLES,
@@ -37,7 +38,7 @@ class Value(Body):
 
 class Declaration(Body):
     description: Annotated[str, Field(min_length=1, max_length=1000)]
-    received_at: AwareDatetime
+    received_at: Moment
     disposition: Disposition
     estimated_value: Value | None = None
     customer_id: UUID | None = None

@@ -7,8 +7,9 @@ from typing import Annotated
 from uuid import UUID
 
 from club_platform.auth import Principal
+from club_platform.inputs import Moment
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from club_hr.api.common import (
     Body,
@@ -37,7 +38,7 @@ class Hire(Body):
     display_name: Annotated[str, Field(min_length=1, max_length=120)]
     role: StaffRole
     department: Annotated[str, Field(min_length=1, max_length=120)] = "service"
-    hired_at: AwareDatetime | None = None
+    hired_at: Moment | None = None
     staff_id: UUID | None = Field(
         default=None, description="An id the person already has in the club's other systems")
 
@@ -48,7 +49,7 @@ class RoleChange(Body):
 
 class Suspension(Body):
     reason: Text
-    until: AwareDatetime | None = Field(default=None, description="Open-ended when left out")
+    until: Moment | None = Field(default=None, description="Open-ended when left out")
 
 
 class Reinstatement(Body):

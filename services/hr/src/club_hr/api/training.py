@@ -6,8 +6,9 @@ from typing import Annotated
 from uuid import UUID
 
 from club_platform.auth import Principal, Role, require_roles
-from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, Field
+from club_platform.inputs import Moment
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import Field
 
 from club_hr.api.common import (
     MANAGING_ROLES,
@@ -35,8 +36,8 @@ Title = Annotated[str, Field(min_length=1, max_length=200)]
 class SessionRequest(Body):
     title: Title
     clause: Annotated[str, Field(min_length=1, max_length=64)] = "R2 §4.2"
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     staff_ids: list[UUID] = Field(default_factory=list, description="Required attendees")
     roles: list[StaffRole] = Field(default_factory=list,
                                    description="Every active member of these roles is required")
@@ -54,18 +55,18 @@ class AttendanceRequest(Body):
 class PolicyRequest(Body):
     title: Title
     summary: Annotated[str, Field(min_length=1, max_length=20_000)]
-    effective_at: AwareDatetime
+    effective_at: Moment
     requires_training: bool = False
-    training_at: AwareDatetime | None = Field(
+    training_at: Moment | None = Field(
         default=None, description="When the training starts (default: when it takes effect)")
 
 
 class RevisionRequest(Body):
     title: Title | None = None
     summary: Annotated[str, Field(min_length=1, max_length=20_000)]
-    effective_at: AwareDatetime
+    effective_at: Moment
     requires_training: bool = False
-    training_at: AwareDatetime | None = None
+    training_at: Moment | None = None
 
 
 @router.post("/training/sessions", status_code=201, summary="Schedule a training session")
@@ -159,7 +160,9 @@ async def get_policy(policy_id: UUID, request: Request,
 
 @router.post("/policies/{policy_id}/versions/{version}/acknowledgement",
              summary="Acknowledge a version (yourself)")
-async def acknowledge(policy_id: UUID, version: int, request: Request,
+async def acknowledge(policy_id: UUID,
+                      version: Annotated[int, Path(ge=1, le=2**31 - 1)],  # an int4 column
+                      request: Request,
                       principal: Principal = Depends(anyone_on_staff)) -> dict:
     return await change(request, lambda s: policies.acknowledge(
         s, now=now_of(request), policy_id=policy_id, version=version, staff_id=principal.id))
