@@ -17,7 +17,7 @@ import pytest
 from club_platform.auth import Role
 from club_platform.testing import wait_for
 
-from .hr_stream import hr_stream, hr_tally
+from .hr_stream import MIX, hr_stream, hr_tally
 from .traffic import HealthWatch, Producer, ServiceData, consumer_counts
 
 EVENTS = int(os.environ.get("CLUB_FAULT_HR_EVENTS", "10000"))
@@ -27,9 +27,11 @@ READ = f"/kpi-facts?staff_id={uuid4()}"
 
 @pytest.mark.slow
 async def test_hr_killed_mid_stream_and_restarted_keeps_exactly_the_facts_sent(
-    spawn, kafka_connection, token, fault_report
+    spawn, kafka_connection, token, fault_report, flooded_topics
 ):
+    flooded_topics.update(MIX)
     hr = await spawn("hr", name="hr-to-kill")
+    processes = [hr]
     data = ServiceData(hr.database_url)
     records = hr_stream(EVENTS, seed=1)
     half = EVENTS // 2
@@ -54,6 +56,7 @@ async def test_hr_killed_mid_stream_and_restarted_keeps_exactly_the_facts_sent(
             sending = asyncio.create_task(producer.publish_paced(records[half:]))
             again = await spawn("hr", database_url=hr.database_url, group=hr.group,
                                 name="hr-restarted")
+            processes.append(again)
             watches.append(HealthWatch(again.url, head, READ).start())
             await sending
 
@@ -70,6 +73,8 @@ async def test_hr_killed_mid_stream_and_restarted_keeps_exactly_the_facts_sent(
         for watch in watches:
             await watch.stop()
         await data.close()
+        for process in processes:  # done: no CPU for the tests after this one
+            await process.stop()
 
     server_errors = sum(w.server_errors for w in watches)
     fault_report(

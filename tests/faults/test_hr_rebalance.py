@@ -14,7 +14,7 @@ import pytest
 from club_platform.auth import Role
 from club_platform.testing import wait_for
 
-from .hr_stream import hr_stream, hr_tally
+from .hr_stream import MIX, hr_stream, hr_tally
 from .traffic import HealthWatch, Producer, ServiceData, consumer_counts, group_members
 
 EVENTS = int(os.environ.get("CLUB_FAULT_HR_EVENTS", "10000"))
@@ -23,8 +23,9 @@ READ = f"/kpi-facts?staff_id={uuid4()}"
 
 @pytest.mark.slow
 async def test_one_of_two_hr_replicas_killed_mid_stream_the_rebalance_loses_and_doubles_nothing(
-    spawn, kafka_connection, token, fault_report
+    spawn, kafka_connection, token, fault_report, flooded_topics
 ):
+    flooded_topics.update(MIX)
     survivor = await spawn("hr", name="hr-replica-survivor")
     victim = await spawn("hr", database_url=survivor.database_url, group=survivor.group,
                          name="hr-replica-victim")
@@ -71,6 +72,8 @@ async def test_one_of_two_hr_replicas_killed_mid_stream_the_rebalance_loses_and_
     finally:
         await watch.stop()
         await data.close()
+        for process in (survivor, victim):  # done: no CPU for the tests after this one
+            await process.stop()
 
     fault_report(
         "HR replica killed, group rebalances",

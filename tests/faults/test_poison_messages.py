@@ -193,7 +193,7 @@ def _header(record, name: str) -> str:
 @pytest.mark.slow
 @pytest.mark.timeout(int(900 + SCALE * 0.6))
 async def test_poison_dead_lettered_valid_processed_and_replay_after_the_fix_processes_once(
-    spawn, kafka_connection, token, fault_report
+    spawn, kafka_connection, token, fault_report, flooded_topics
 ):
     began, phases = time.monotonic(), Phases()
     consumers: dict[str, Consumer] = {}
@@ -205,6 +205,7 @@ async def test_poison_dead_lettered_valid_processed_and_replay_after_the_fix_pro
                                       topics)
     await asyncio.gather(*(c.process.start() for c in consumers.values()))
     topics = sorted({t for c in consumers.values() for t in c.topics})
+    flooded_topics.update(topics)
     subscriptions = sum(len(c.topics) for c in consumers.values())
     watches = [HealthWatch(c.process.url, token(Role.HEAD), WATCHED[c.service]).start()
                for c in consumers.values()]
@@ -348,6 +349,7 @@ async def test_poison_dead_lettered_valid_processed_and_replay_after_the_fix_pro
             await watch.stop()
         for c in consumers.values():
             await c.data.close()
+            await c.process.stop()  # done: no CPU for the tests after this one
 
     server_errors = sum(w.server_errors for w in watches)
     fault_report(
