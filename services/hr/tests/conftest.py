@@ -137,6 +137,7 @@ async def consumer_lag(connection: KafkaConnection, group: str, topics: list[str
     await reader.start()
     try:
         partitions = await partitions_of(reader, topics)
+        starts = await reader.beginning_offsets(partitions)
         ends = await reader.end_offsets(partitions)
     finally:
         await reader.stop()
@@ -148,7 +149,10 @@ async def consumer_lag(connection: KafkaConnection, group: str, topics: list[str
         await admin.close()
     lag = 0
     for tp in partitions:
-        done = committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0
+        # Nothing committed yet: the group starts where the log starts, which is not offset 0
+        # once old records are gone (retention, or deleted).
+        done = committed[tp].offset if tp in committed and committed[tp].offset >= 0 else (
+            starts[tp])
         lag += max(0, ends[tp] - done)
     return lag
 

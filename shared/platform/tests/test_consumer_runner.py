@@ -14,7 +14,13 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
 from club_contracts import CustomerErased, CustomerRegistered
 from club_platform.cli import replay_dead_letters
-from club_platform.consumer import CONSUMED, ConsumerRunner, EventConsumer, Unprocessable
+from club_platform.consumer import (
+    CONSUMED,
+    REPLAY_HEADER,
+    ConsumerRunner,
+    EventConsumer,
+    Unprocessable,
+)
 from club_platform.envelope import encode, envelope_for
 from club_platform.kafka import TopicSpec, ensure_topics, partitions_of
 from club_platform.testing import start_group_at_end, wait_for
@@ -205,6 +211,29 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_retri
         await wait_for(lambda: count_effects(clean_database, payload=str(failing.customer_id)),
                        what="the replayed event")
     assert await count_effects(clean_database, payload=str(failing.customer_id)) == 1
+
+
+async def test_a_replay_of_letters_that_fail_again_ends_and_sends_each_once(
+    clean_database, kafka_connection, event_publisher, kafka_tap
+):
+    # Nothing was fixed for this event: it comes back to the dead-letter topic while the
+    # replay still reads it. The replay sends what was there when it began, and ends; it
+    # must not chase the letters its own replay brings (which never ends, and floods the
+    # topic).
+    group = await new_group(kafka_connection)
+
+    def refuse(event):
+        raise Unprocessable("customer belongs to another club")
+
+    async with running(recording_consumer(group, refuse), clean_database, kafka_connection,
+                       group), kafka_tap(f"{group}.dlq") as dead_letters:
+        await event_publisher.publish(registered())
+        await dead_letters.wait_for(lambda s: True)
+        sent = await asyncio.wait_for(replay_dead_letters(kafka_connection, group), 30)
+        await dead_letters.wait_for(lambda s: REPLAY_HEADER in s.headers)
+        seen = await dead_letters.settle(3)
+    assert sent == 1
+    assert len(seen) == 2  # the letter, and the same letter once more after the replay
 
 
 async def test_a_replay_is_for_its_group_only(clean_database, kafka_connection, event_publisher,

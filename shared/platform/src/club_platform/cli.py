@@ -110,31 +110,43 @@ def connection() -> KafkaConnection:
 
 
 async def read_topic(conn: KafkaConnection, topic: str, *, from_beginning: bool,
-                     limit: int | None, idle_seconds: float = 2.0):
-    """Yield a topic's records from the beginning (or from now) until idle or `limit`."""
+                     limit: int | None, idle_seconds: float = 2.0, to_start_end: bool = False):
+    """Yield a topic's records from the beginning (or from now) until idle or `limit`; with
+    `to_start_end`, only those already there when reading began."""
     consumer = AIOKafkaConsumer(**conn.client_args(), enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         try:
-            consumer.assign(await partitions_of(consumer, [topic]))
+            partitions = await partitions_of(consumer, [topic])
         except LookupError as e:
             raise SystemExit(str(e)) from e
+        consumer.assign(partitions)
         if from_beginning:
             await consumer.seek_to_beginning()
         else:
             await consumer.seek_to_end()
+        ends = await consumer.end_offsets(partitions) if to_start_end else {}
+        for tp, end in ends.items():
+            if await consumer.position(tp) >= end:
+                consumer.pause(tp)
         count = 0
         while limit is None or count < limit:
+            if to_start_end and set(consumer.paused()) >= set(partitions):
+                return
             batches = await consumer.getmany(timeout_ms=int(idle_seconds * 1000),
                                              max_records=500)
             if not batches:
                 return
-            for records in batches.values():
+            for tp, records in batches.items():
                 for record in records:
+                    if to_start_end and record.offset >= ends[tp]:
+                        break
                     yield record
                     count += 1
                     if limit is not None and count >= limit:
                         return
+                if to_start_end and await consumer.position(tp) >= ends[tp]:
+                    consumer.pause(tp)
     finally:
         await consumer.stop()
 
@@ -183,12 +195,15 @@ async def cmd_dlq_list(args: argparse.Namespace) -> int:
 
 async def replay_dead_letters(conn: KafkaConnection, group: str, limit: int | None = None) -> int:
     """Send a group's dead letters back to their original topics, marked for that group only.
-    Returns how many were sent."""
+    Only the letters there when the replay began: one that fails again comes back to the
+    topic during the replay, and must not be sent round again (and again). Returns how many
+    were sent."""
     producer = reliable_producer(conn)
     await producer.start()
     sent = 0
     try:
-        async for record in read_topic(conn, f"{group}.dlq", from_beginning=True, limit=limit):
+        async for record in read_topic(conn, f"{group}.dlq", from_beginning=True, limit=limit,
+                                       to_start_end=True):
             headers = [(k, v) for k, v in record.headers or () if not k.startswith("dlq_")
                        and k != REPLAY_HEADER]
             original = dict(record.headers or ()).get("dlq_original_topic")
