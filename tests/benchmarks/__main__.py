@@ -1,5 +1,11 @@
 """`make bench` (or `uv run python -m tests.benchmarks [scenario …] [--events N] [--repeat R]`):
-run the benchmarks, print the table, write JSON to .benchmarks/."""
+run the benchmarks, print the table, write JSON to .benchmarks/.
+
+Scenarios and their default sizes (issue 8): pipeline (the relay and the consumer runner,
+50,000 events), ingest (HR ingestion, 50,000 events), contention (booking, 2,000 requests),
+e2e (6,000 visits completed at 100/s, i.e. 60 s; with the services' memory). `--events`
+sets one size for all; the median of `--repeat` runs (at least 3 for a figure to report).
+"""
 
 from __future__ import annotations
 
@@ -10,21 +16,31 @@ import logging
 from tests.benchmarks import ingest, pipeline, services
 from tests.benchmarks.common import infrastructure, report
 
-SCENARIOS = {"pipeline": pipeline.run, "ingest": ingest.run,
-             "contention": services.contention, "e2e": services.end_to_end}
+SCENARIOS = {
+    "pipeline": (pipeline.run, 50_000),
+    "ingest": (ingest.run, 50_000),
+    "contention": (services.contention, 2_000),
+    "e2e": (services.end_to_end, 6_000),
+}
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS))
-    parser.add_argument("--events", type=int, default=50_000)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS),
+                        help=f"any of {', '.join(SCENARIOS)} (default: all)")
+    parser.add_argument("--events", type=int, help="one size for every scenario")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}")
     logging.basicConfig(level=logging.WARNING)
     kafka, factory = infrastructure()
     figures = []
     for name in args.scenarios:
-        figures += await SCENARIOS[name](kafka, factory, args.events, args.repeat)
+        run, size = SCENARIOS[name]
+        figures += await run(kafka, factory, args.events or size, args.repeat)
     report(figures, "-".join(args.scenarios))
 
 
