@@ -40,8 +40,11 @@ async def main() -> None:
     figures = []
     for name in args.scenarios:
         run, size = SCENARIOS[name]
-        figures += await run(kafka, factory, args.events or size, args.repeat)
-    report(figures, "-".join(args.scenarios))
+        found = await run(kafka, factory, args.events or size, args.repeat)
+        report(found, name)  # each scenario's table as soon as it is measured
+        figures += found
+    if len(args.scenarios) > 1:
+        report(figures, "-".join(args.scenarios))
 
 
 if __name__ == "__main__":

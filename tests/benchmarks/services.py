@@ -218,7 +218,7 @@ async def end_to_end(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
         async with httpx.AsyncClient(base_url=reception.url, timeout=60,
                                      headers={"Authorization": f"Bearer {head}"}) as http:
             location = (await http.post("/locations", json={"name": "spa", "kind": "room"})
-                        ).json()["id"]
+                        ).json()["location_id"]
             while len((await http.get("/staff")).json()) < len(staff):
                 await asyncio.sleep(0.2)
         for _ in range(repetitions):
@@ -258,7 +258,7 @@ async def _complete_visits(reception: str, hr_database: str, token: str, locatio
                 "customer_id": str(uuid4()), "party_size": 1, "location_id": location,
                 "host_staff_id": staff[i % len(staff)]})
             assert answer.status_code == 201, answer.text
-            visits.append(answer.json()["id"])
+            visits.append(answer.json()["visit_id"])
 
         for start in range(0, n, 50):
             await asyncio.gather(*[check_in(i) for i in range(start, min(n, start + 50))])

@@ -153,3 +153,20 @@ async def test_with_kafka_down_commits_succeed_and_everything_goes_out_in_order_
                 ids[key].append(str(envelope.id))
                 seen[key].append(event.status)
     assert seen == {str(s): statuses for s in staff}
+
+
+async def test_a_row_committed_after_a_later_row_was_sent_still_goes_out(
+    clean_database, relay, kafka_tap
+):
+    """Ids are taken at insert, commits happen in any order: a transaction that inserted
+    first and commits last must not be skipped by a relay that already sent a larger id."""
+    early, late = uuid4(), uuid4()
+    async with kafka_tap("staff.changed") as tap:
+        async with clean_database.sessions() as slow, slow.begin():
+            await publish(slow, staff_changed(early))  # takes the smaller id, commits last
+            async with clean_database.transaction() as quick:
+                await publish(quick, staff_changed(late))
+            await tap.events(StaffChanged, key=late)  # the larger id is out
+            await asyncio.sleep(0.5)  # the relay moves on, with more batches behind it
+        await tap.events(StaffChanged, key=early, timeout=15)
+    await wait_for(lambda: _empty(clean_database), what="outbox drained")

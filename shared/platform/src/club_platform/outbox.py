@@ -160,15 +160,19 @@ class OutboxRelay:
         producer = None
         backoff = 0.2
         in_flight: collections.deque[_Batch] = collections.deque()
-        last_id = 0
         try:
             while not self._stopping.is_set():
                 if len(in_flight) < WINDOW:
                     self._wake.clear()
+                    # The oldest rows not already in flight. Not "ids after the last one
+                    # sent": ids are taken at insert and transactions commit in any order, so
+                    # a row with a smaller id can become visible after a larger one was sent.
+                    # (Rows of one aggregate are written under its row lock, so their ids
+                    # and commits keep the same order: per-key order holds.)
                     rows = await conn.fetch(
                         f"SELECT id, topic, key, headers, payload, created_at "
-                        f"FROM {OUTBOX_TABLE} WHERE id > $1 ORDER BY id LIMIT $2",
-                        last_id, self._batch_size,
+                        f"FROM {OUTBOX_TABLE} WHERE id <> ALL($1::bigint[]) ORDER BY id LIMIT $2",
+                        [r["id"] for batch in in_flight for r in batch.rows], self._batch_size,
                     )
                     if rows:
                         if producer is None:
@@ -178,7 +182,6 @@ class OutboxRelay:
                                 backoff = min(backoff * 2, self._max_backoff)
                                 continue
                         in_flight.append(await self._hand_over(producer, rows))
-                        last_id = rows[-1]["id"]
                         continue
                 if not in_flight:
                     PENDING.set(0)
@@ -203,7 +206,6 @@ class OutboxRelay:
                     for later in in_flight:
                         await later.acknowledged()
                     in_flight.clear()
-                    last_id = 0
                     await _close_quietly(producer)
                     producer = None
                     await self._sleep(backoff)
