@@ -287,21 +287,49 @@ class ConsumerRunner:
             delivery = await self._triage(index, record)
             if delivery is not None:
                 deliveries.append(delivery)
+        unfinished = await self._handle_group(deliveries)
+        return len(records) if unfinished is None else unfinished.index
+
+    async def _handle_group(self, deliveries: list[_Delivery]) -> _Delivery | None:
+        """Handle deliveries in one transaction; when that fails, split them around the
+        record that failed (or in halves, when a batch handler's failure names none) and try
+        again, down to single records with their retries and dead letters. One bad record in
+        a poll costs a few transactions, not one per record. Returns the first delivery left
+        unhandled because the runner is stopping, or None."""
         if not deliveries:
-            return len(records)
-        together, culprit, error = await self._handle_together(deliveries)
-        if together:
-            return len(records)
-        for delivery in deliveries:
+            return None
+        outage_backoff = self.retry_backoff
+        while True:
             if self._stopping.is_set():
-                return delivery.index
-            if delivery is culprit and isinstance(error, Unprocessable):
-                await self._dead_letter(delivery.record, "unprocessable", str(error), 1)
-                self._count(delivery.record, "dead_letter_unprocessable")
-                continue
-            # The record whose handler broke the batch has had one attempt already.
-            await self._handle_alone(delivery, attempts=1 if delivery is culprit else 0)
-        return len(records)
+                return deliveries[0]
+            together, culprit, error = await self._handle_together(deliveries)
+            if together:
+                return None
+            if not is_outage(error):
+                break
+            # The database, not a record: wait and try the same group again (splitting it
+            # would only multiply the failures).
+            log.warning("database unavailable while handling a batch of %d: %s; waiting",
+                        len(deliveries), error)
+            await asyncio.sleep(outage_backoff)
+            outage_backoff = min(outage_backoff * 2, self.max_outage_backoff)
+        if len(deliveries) == 1 or culprit is not None:
+            culprit = culprit or deliveries[0]
+            at = deliveries.index(culprit)
+            unfinished = await self._handle_group(deliveries[:at])
+            if unfinished is not None:
+                return unfinished
+            if self._stopping.is_set():
+                return culprit
+            if isinstance(error, Unprocessable):
+                await self._dead_letter(culprit.record, "unprocessable", str(error), 1)
+                self._count(culprit.record, "dead_letter_unprocessable")
+            else:  # it has had one attempt already, in the failed transaction
+                await self._handle_alone(culprit, attempts=1)
+            return await self._handle_group(deliveries[at + 1:])
+        half = len(deliveries) // 2
+        return (await self._handle_group(deliveries[:half])
+                or await self._handle_group(deliveries[half:]))
 
     async def handle_record(self, record: ConsumerRecord) -> str:
         """Process one record to its end: handled, duplicate, skipped or dead-lettered."""
@@ -316,6 +344,14 @@ class ConsumerRunner:
         replay_for = next((v for k, v in headers if k == REPLAY_HEADER), None)
         if replay_for is not None and replay_for != self.group_id.encode():
             self._count(record, "skipped_replay")
+            return None
+        ce_type = next((v for k, v in headers if k == "ce_type"), b"")
+        if (ce_type.startswith(f"club.{record.topic}.v".encode())
+                and ce_type[len(record.topic) + 7:].isdigit()
+                and self.consumer.handler_for(ce_type.decode()) is None):
+            # Another major of a topic we read, published beside ours while consumers move
+            # (BLUEPRINT §3): not ours to handle, and not poison.
+            self._count(record, "ignored_type")
             return None
         try:
             envelope, event = decode(headers, record.value)
@@ -371,7 +407,7 @@ class ConsumerRunner:
                     outcomes[(delivery.record.topic, "handled")] += 1
         except Exception as e:  # each record gets its own chance below
             if len(deliveries) > 1:
-                log.info("a batch of %d failed together (%s); handling one by one",
+                log.info("a batch of %d failed together (%s); splitting it",
                          len(deliveries), type(e).__name__)
             return False, current, e
         HANDLE_SECONDS.labels(self.group_id).observe(time.perf_counter() - started)
