@@ -14,7 +14,9 @@ record, in partition order:
 1. decode the CloudEvents envelope and validate the data against the contract; a record that
    fails is *poison* and goes straight to the dead-letter topic `<group>.dlq`;
 2. in one database transaction, record `(consumer, ce_id)` in the inbox and run the handler;
-   an event seen before is skipped;
+   an event seen before is skipped. A polled batch shares one transaction (one inbox insert
+   for all; `handles_batch` handlers get all their events at once); when it fails, it is
+   split until the failing record is alone;
 3. a handler that raises is retried with exponential backoff, `max_attempts` times, then
    dead-lettered; a handler that raises `Unprocessable` is dead-lettered at once; an outage of
    the database itself is waited out, never dead-lettered (that would bury every message);
@@ -280,7 +282,8 @@ class ConsumerRunner:
 
         The fast path runs every decodable event of the batch in one transaction (one inbox
         insert for all, then each handler); if anything in it fails, the transaction rolls
-        back and the batch is handled one record at a time, with retries and dead letters.
+        back and the batch is split (`_handle_group`) until the failing record is alone, with
+        its retries and dead letter.
         """
         deliveries: list[_Delivery] = []
         for index, record in enumerate(records):
