@@ -146,22 +146,15 @@ def _service_of(row: Mapping) -> Service:
                    resource_kinds=tuple(row["resource_kinds"]), active=row["active"])
 
 
-RESOURCE_LOCK = 11  # the advisory-lock key space of resources (customers use 7)
-
-
 async def _resource_row(session: AsyncSession, resource_id: UUID, *, lock: str | None = None,
                         missing: type[Exception] = NotFound) -> Mapping:
     """The resource, optionally locked: `share` while booking it (many bookings at once),
-    `update` while changing its hours or closing it (so no booking slips in meanwhile).
-
-    The lock is a transaction-level advisory lock on the resource, shared or exclusive: the
-    same exclusion as a row lock, without FOR SHARE's multixacts, which made every concurrent
-    booking of one resource write to its row."""
-    if lock is not None:
-        function = "pg_advisory_xact_lock_shared" if lock == "share" else "pg_advisory_xact_lock"
-        await session.execute(sa.text(f"SELECT {function}(hashtextextended(:r, {RESOURCE_LOCK}))"),
-                              {"r": str(resource_id)})
+    `update` while changing its hours or closing it (so no booking slips in meanwhile)."""
     query = sa.select(resources).where(resources.c.id == resource_id)
+    if lock == "share":
+        query = query.with_for_update(read=True)
+    elif lock == "update":
+        query = query.with_for_update()
     row = (await session.execute(query)).mappings().first()
     if row is None:
         raise missing(f"there is no resource {resource_id}")

@@ -19,9 +19,12 @@ from club_platform import projections
 
 
 def serve(build_app: Callable, settings) -> None:
+    # Keep idle connections longer than the usual proxy and client idle timeouts (60 s):
+    # a server that closes first races the client's next request on that connection, and
+    # the client sees the connection reset instead of an answer.
     uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port,
                 log_config=None, access_log=False, loop="uvloop", http="httptools",
-                timeout_graceful_shutdown=20)
+                timeout_graceful_shutdown=20, timeout_keep_alive=75)
 
 
 def service_main(service: str, *, build_app: Callable, settings_class: type, consumer,

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 async def serve_app(app: FastAPI) -> AsyncIterator[str]:
     """Run `app` (its lifespan included) on 127.0.0.1 and yield its base URL."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="on", access_log=False)
+                            lifespan="on", access_log=False, timeout_keep_alive=75)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
