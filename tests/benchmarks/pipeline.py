@@ -2,6 +2,9 @@
 
 - relay: N events committed to the outbox → published by `OutboxRelay`, against a raw
   aiokafka producer sending the same records with the same settings (idempotent, acks=all);
+- relay latency: events committed one per transaction at a steady 1,000/s, from each commit
+  to the event reaching a consumer of the topic, p50/p99; beside the raw producer's send to
+  the same consumer at the same rate;
 - runner: N events on a topic → handled by `ConsumerRunner` (envelope decode, validation,
   inbox, offset commits) with a batch handler (one insert per poll) and with a per-event
   handler (one insert per event), against a raw aiokafka consumer that only counts, and one
@@ -16,6 +19,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import asyncpg
+import orjson
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
 from club_contracts import AttendanceClocked
@@ -27,7 +31,7 @@ from club_platform.outbox import OutboxRelay, outbox_row
 from club_platform.testing import start_group_at_end
 from club_platform.testing.databases import DatabaseFactory
 
-from tests.benchmarks.common import Figure, median
+from tests.benchmarks.common import Figure, median, percentile
 
 
 class BenchClocked(AttendanceClocked):
@@ -87,6 +91,95 @@ async def raw_producer_once(kafka: KafkaConnection, n: int) -> float:
     elapsed = time.perf_counter() - started
     await producer.stop()
     return n / elapsed
+
+
+async def _steady(kafka: KafkaConnection, rate: int, seconds: int, emit) -> tuple[float, float]:
+    """Call `emit()` `rate` times a second for `seconds`; each returns an event id and when it
+    was committed (or sent). The latency of each is until a consumer of the topic has it."""
+    group = f"bench-{uuid4().hex[:8]}"
+    await start_group_at_end(kafka, group, [RELAY_TOPIC])
+    consumer = AIOKafkaConsumer(RELAY_TOPIC, **kafka.client_args(), group_id=group,
+                                enable_auto_commit=False)
+    await consumer.start()
+    while not consumer.assignment():
+        await asyncio.sleep(0.005)
+    received: dict[bytes, float] = {}
+
+    async def receive() -> None:
+        while True:
+            for records in (await consumer.getmany(timeout_ms=100)).values():
+                now = time.time()
+                for record in records:
+                    received[dict(record.headers)["ce_id"]] = now
+
+    receiver = asyncio.create_task(receive())
+    sent: dict[bytes, float] = {}
+
+    async def one() -> None:
+        event_id, at = await emit()
+        sent[str(event_id).encode()] = at
+
+    tasks = []
+    began = time.monotonic()
+    for i in range(rate * seconds):
+        delay = began + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    deadline = time.monotonic() + 60
+    while len(received.keys() & sent.keys()) < len(sent) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    receiver.cancel()
+    await consumer.stop()
+    latencies = [(received[k] - at) * 1000 for k, at in sent.items() if k in received]
+    assert len(latencies) == len(sent), f"{len(sent) - len(latencies)} events never arrived"
+    return percentile(latencies, 50), percentile(latencies, 99)
+
+
+async def relay_latency_once(kafka: KafkaConnection, factory: DatabaseFactory, rate: int,
+                             seconds: int) -> tuple[float, float]:
+    """The relay as a service runs it (its default settings), fed one event per transaction,
+    as a service's requests do."""
+    database = await _fresh_database(factory)
+    pool = await asyncpg.create_pool(asyncpg_dsn(database.url), min_size=8, max_size=8)
+    relay = OutboxRelay(database.url, kafka)
+    task = asyncio.create_task(relay.run())
+
+    async def commit():
+        row = outbox_row(clock_in()) | {"topic": RELAY_TOPIC}
+        await pool.execute(
+            "INSERT INTO outbox (event_id, topic, key, headers, payload) "
+            "VALUES ($1, $2, $3, $4::jsonb, $5)", row["event_id"], row["topic"], row["key"],
+            orjson.dumps(row["headers"]).decode(), row["payload"])
+        return row["event_id"], time.time()
+
+    try:
+        return await _steady(kafka, rate, seconds, commit)
+    finally:
+        await relay.stop()
+        await task
+        await pool.close()
+        await database.dispose()
+
+
+async def raw_latency_once(kafka: KafkaConnection, rate: int,
+                           seconds: int) -> tuple[float, float]:
+    producer = reliable_producer(kafka)
+    await producer.start()
+
+    async def send():
+        event = clock_in()
+        envelope = envelope_for(event)
+        key, value, headers = encode(event, envelope)
+        at = time.time()
+        await producer.send(RELAY_TOPIC, value=value, key=key, headers=headers)
+        return envelope.id, at
+
+    try:
+        return await _steady(kafka, rate, seconds, send)
+    finally:
+        await producer.stop()
 
 
 async def _fill_topic(kafka: KafkaConnection, n: int) -> None:
@@ -150,8 +243,6 @@ async def raw_consumer_once(kafka: KafkaConnection, n: int, group: str,
         for records in batches.values():
             seen += len(records)
             if connection is not None:
-                import orjson
-
                 rows = []
                 for record in records:
                     data = orjson.loads(record.value)
@@ -174,6 +265,10 @@ async def run(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
     for _ in range(repetitions):
         raw.append(await raw_producer_once(kafka, n))
         relay.append(await relay_once(kafka, factory, n))
+    latency, raw_latency = [], []
+    for _ in range(repetitions):
+        raw_latency.append(await raw_latency_once(kafka, 1000, 10))
+        latency.append(await relay_latency_once(kafka, factory, 1000, 10))
     runner, batched, raw_count, raw_insert = [], [], [], []
     for _ in range(repetitions):
         groups = [f"bench-{uuid4().hex[:8]}" for _ in range(4)]
@@ -191,6 +286,11 @@ async def run(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
     figures = [
         Figure("outbox relay", f"{n:,} events published", "events/s", median(relay),
                "raw aiokafka producer, idempotent, acks=all", median(raw), relay, raw),
+        *[Figure("outbox relay", "commit → consumer has it, 1,000/s for 10 s", f"ms {name}",
+                 median([r[i] for r in latency]), "raw producer send → consumer has it",
+                 median([r[i] for r in raw_latency]), [r[i] for r in latency],
+                 [r[i] for r in raw_latency])
+          for i, name in enumerate(("p50", "p99"))],
         Figure("runner, event handler", f"{n:,} events handled", "events/s", median(runner),
                "raw aiokafka consumer + asyncpg batch insert, no inbox", median(raw_insert),
                runner, raw_insert),

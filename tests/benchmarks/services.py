@@ -204,7 +204,7 @@ async def end_to_end(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
     head = issue_token(secret, subject=uuid4(), role=Role.HEAD)
     desk = issue_token(secret, subject=uuid4(), role=Role.ATTENDANT)
     reception, hr = processes["reception"], processes["hr"]
-    p50s, p99s, peaks = [], [], {s: 0.0 for s in processes}
+    p50s, p99s, rates, peaks = [], [], [], {s: 0.0 for s in processes}
     try:
         staff = []
         async with httpx.AsyncClient(base_url=hr.url, timeout=60,
@@ -223,18 +223,21 @@ async def end_to_end(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
             while len((await http.get("/staff")).json()) < len(staff):
                 await asyncio.sleep(0.2)
         for _ in range(repetitions):
-            p50, p99 = await _complete_visits(reception.url, reception.database_url,
+            p50, p99, achieved = await _complete_visits(reception.url, reception.database_url,
                                               hr.database_url, desk, location, staff, n, rate,
                                               processes, peaks)
             p50s.append(p50)
             p99s.append(p99)
+            rates.append(achieved)
     finally:
         for process in processes.values():
             await process.stop()
     figures = [Figure("end to end", f"visit completed → HR fact, {rate}/s for {n // rate} s",
                       "ms p50", median(p50s), runs=p50s),
                Figure("end to end", f"visit completed → HR fact, {rate}/s for {n // rate} s",
-                      "ms p99", median(p99s), runs=p99s, note="target: under 250 ms")]
+                      "ms p99", median(p99s), runs=p99s, note="target: under 250 ms"),
+               Figure("end to end", "completions reception achieved", "visits/s",
+                      median(rates), "the rate asked for", rate, rates)]
     figures += [Figure("footprint", f"{s} resident memory, idle → peak under scenario 4",
                        "MiB", peaks[s], "idle", idle[s]) for s in processes]
     return figures
@@ -248,14 +251,16 @@ def _crm_key() -> str:
 
 async def _complete_visits(reception: str, reception_database: str, hr_database: str,
                            token: str, location: str, staff: list[str], n: int, rate: int,
-                           processes: dict, peaks: dict) -> tuple[float, float]:
+                           processes: dict, peaks: dict) -> tuple[float, float, float]:
     """Complete `n` visits at `rate` per second; the latency of each is from reception's
     completion (its `completed_at`, stamped in the request just before the commit that
     answers it) to HR's `recorded_at` of the visit's fact: the relay, Kafka and HR's consumer,
     on one machine's clock. (Timing the client's receipt instead measures the benchmark's own
     event loop as much as the platform.)"""
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    # A small pool: httpcore scans every pooled connection on each request, and with a few
+    # hundred the load generator, not the platform, became the bottleneck.
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
     async with httpx.AsyncClient(base_url=reception, timeout=60, headers=headers,
                                  limits=limits) as http:
         visits: list[str] = []
@@ -309,4 +314,6 @@ async def _complete_visits(reception: str, reception_database: str, hr_database:
     latencies = [(r["at"] - completed[str(r["subject_id"])]).total_seconds() * 1000
                  for r in rows]
     assert len(latencies) == len(answered), f"{len(answered) - len(latencies)} facts missing"
-    return percentile(latencies, 50), percentile(latencies, 99)
+    # The rate reception really completed them at (the load generator shares the machine).
+    span = (max(completed.values()) - min(completed.values())).total_seconds()
+    return percentile(latencies, 50), percentile(latencies, 99), (len(completed) - 1) / span

@@ -74,6 +74,10 @@ sa.Index("visits_booking_unique", visits.c.booking_id, unique=True,
 sa.Index("visits_customer_on_floor", visits.c.customer_id, unique=True,
          postgresql_where=visits.c.completed_at.is_(None))
 sa.Index("visits_checked_in_at", visits.c.checked_in_at)
+# Who is still at a place: read under the place's lock at every check-in (R1 §3.2), so it must
+# not grow with the place's history.
+sa.Index("visits_open_at_location", visits.c.location_id,
+         postgresql_where=visits.c.completed_at.is_(None))
 
 # Each service delivered in a visit (R1 §3.4): what, by whom, from when to when, and notes.
 # The notes are internal and never leave this service (BLUEPRINT §3, no personal data).
