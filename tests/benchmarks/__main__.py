@@ -13,6 +13,9 @@ import argparse
 import asyncio
 import logging
 
+from club_contracts import topics
+from club_platform.testing import forget_history
+
 from tests.benchmarks import ingest, pipeline, services
 from tests.benchmarks.common import infrastructure, report
 
@@ -45,6 +48,13 @@ async def main() -> None:
         figures += found
     if len(args.scenarios) > 1:
         report(figures, "-".join(args.scenarios))
+    # The scenarios wrote hundreds of thousands of events onto topics kept forever; left
+    # there, every later rebuild from offset 0 (a new replica, `club-hr rebuild`, the replay
+    # tests) would read them again.
+    wrote = topics() + ([pipeline.RELAY_TOPIC, pipeline.BenchClocked.topic]
+                        if "pipeline" in args.scenarios else [])
+    await forget_history(kafka, wrote)
+    print("the benchmarks' events were deleted from the topics (Kafka's delete-records)")
 
 
 if __name__ == "__main__":

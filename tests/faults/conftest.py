@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
-from club_platform.kafka import KafkaConnection, partitions_of
+from club_platform.testing import forget_history
 from club_platform.testing.infrastructure import broker_control
 
 
@@ -22,20 +20,3 @@ async def flooded_topics(club_infrastructure, kafka_connection) -> AsyncIterator
     yield topics
     if topics and broker_control(club_infrastructure) is not None:
         await forget_history(kafka_connection, sorted(topics))
-
-
-async def forget_history(kafka: KafkaConnection, topics: list[str]) -> None:
-    """Delete every record of `topics` written so far (Kafka's delete-records)."""
-    consumer = AIOKafkaConsumer(**kafka.client_args(), enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(await partitions_of(consumer, topics))
-    finally:
-        await consumer.stop()
-    admin = AIOKafkaAdminClient(**kafka.client_args())
-    await admin.start()
-    try:
-        await admin.delete_records({tp: RecordsToDelete(end) for tp, end in ends.items()},
-                                   timeout_ms=30_000)
-    finally:
-        await admin.close()

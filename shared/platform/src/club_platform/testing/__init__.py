@@ -6,6 +6,7 @@ from club_platform.testing.kafka import (
     EventPublisher,
     Seen,
     TopicTap,
+    forget_history,
     start_group_at_end,
     wait_for,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "Seen",
     "TopicTap",
     "client",
+    "forget_history",
     "serve_app",
     "start_group_at_end",
     "wait_for",

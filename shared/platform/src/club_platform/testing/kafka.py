@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from club_contracts import Event
 from club_platform.envelope import Envelope, PoisonMessage, decode, encode, envelope_for
 from club_platform.kafka import KafkaConnection, partitions_of, reliable_producer
@@ -160,3 +161,22 @@ async def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0,
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def forget_history(kafka: KafkaConnection, topics: list[str]) -> None:
+    """Delete every record of `topics` written so far (Kafka's delete-records). Topics keep
+    their records forever, so a flood left there is read again by every rebuild from offset 0;
+    only for a broker that is ours to manage."""
+    consumer = AIOKafkaConsumer(**kafka.client_args(), enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(await partitions_of(consumer, topics))
+    finally:
+        await consumer.stop()
+    admin = AIOKafkaAdminClient(**kafka.client_args())
+    await admin.start()
+    try:
+        await admin.delete_records({tp: RecordsToDelete(end) for tp, end in ends.items()},
+                                   timeout_ms=30_000)
+    finally:
+        await admin.close()
