@@ -223,9 +223,9 @@ async def end_to_end(kafka: KafkaConnection, factory: DatabaseFactory, n: int,
             while len((await http.get("/staff")).json()) < len(staff):
                 await asyncio.sleep(0.2)
         for _ in range(repetitions):
-            p50, p99, achieved = await _complete_visits(reception.url, reception.database_url,
-                                              hr.database_url, desk, location, staff, n, rate,
-                                              processes, peaks)
+            p50, p99, achieved = await _complete_visits(
+                reception.url, reception.database_url, hr.database_url, desk, location, staff,
+                n, rate, processes, peaks)
             p50s.append(p50)
             p99s.append(p99)
             rates.append(achieved)

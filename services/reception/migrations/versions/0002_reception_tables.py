@@ -57,8 +57,6 @@ def upgrade() -> None:
     op.create_index("visits_customer_on_floor", "visits", ["customer_id"], unique=True,
                     postgresql_where=sa.text("completed_at IS NULL"))
     op.create_index("visits_checked_in_at", "visits", ["checked_in_at"])
-    op.create_index("visits_open_at_location", "visits", ["location_id"],
-                    postgresql_where=sa.text("completed_at IS NULL"))
 
     op.create_table(
         "service_records",
