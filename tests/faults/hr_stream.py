@@ -4,6 +4,7 @@ events themselves (not from HR's code), against which its database is counted.""
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ from sqlalchemy import text
 from .traffic import Record, ServiceData, record_of, valid_event
 
 # The topics HR consumes for its KPI facts and attendance, in the proportions of a day.
+# The stream's size (CLUB_FAULT_HR_EVENTS), and a read the health watch makes while the fault
+# goes on (a staff member with no facts: cheap).
+EVENTS = int(os.environ.get("CLUB_FAULT_HR_EVENTS", "10000"))
+READ = f"/kpi-facts?staff_id={uuid4()}"
 MIX = {"visit.completed": 30, "survey.submitted": 12, "complaint.opened": 8,
        "complaint.resolved": 8, "followup.completed": 10, "incident.reported": 4,
        "attendance.clocked": 28}

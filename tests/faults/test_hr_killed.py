@@ -10,19 +10,13 @@ or an offset commit (redelivered, and skipped by the inbox)."""
 from __future__ import annotations
 
 import asyncio
-import os
-from uuid import uuid4
 
 import pytest
 from club_platform.auth import Role
 from club_platform.testing import wait_for
 
-from .hr_stream import MIX, hr_stream, hr_tally
+from .hr_stream import EVENTS, MIX, READ, hr_stream, hr_tally
 from .traffic import HealthWatch, Producer, ServiceData, consumer_counts
-
-EVENTS = int(os.environ.get("CLUB_FAULT_HR_EVENTS", "10000"))
-# A read the watch makes while the fault goes on (a staff member with no facts: cheap).
-READ = f"/kpi-facts?staff_id={uuid4()}"
 
 
 @pytest.mark.slow
