@@ -2,14 +2,26 @@
 SHELL := /bin/bash
 UV_VERSION := 0.13.8
 PYTHON ?= python3
+# Three sets of local infrastructure (deploy/local/infra.py), each with its own state, ports
+# and address file: the platform (`make up`: .env.local), the tests' own (`make test`:
+# .env.test) and a three-broker cluster (`make test-cluster`: .env.cluster). A test never
+# sees the platform's broker, so it cannot write to the platform's topics.
+INFRA := $(PYTHON) deploy/local/infra.py
+PLATFORM := CLUB_INFRA_PROFILE=platform
+TESTS := CLUB_INFRA_PROFILE=tests
+CLUSTER := CLUB_INFRA_PROFILE=cluster
 RUN := set -a && . ./.env.local && set +a &&
+RUN_TESTS := set -a && . ./.env.test && set +a &&
+RUN_CLUSTER := set -a && . ./.env.cluster && set +a &&
 
-.PHONY: help install infra up demo down stop wipe test bench lint status docs tools deploy-check
+.PHONY: help install infra test-infra cluster-infra up demo down stop wipe test test-cluster \
+	bench lint status docs tools deploy-check
 
 help:
 	@echo "make up      install, start Kafka + PostgreSQL + the four services, run the demo day (README command 1)"
 	@echo "make demo    run the demo day again against the running platform (DEMO_ARGS=--members 6)"
-	@echo "make test    run every test against real Kafka and PostgreSQL (README command 2)"
+	@echo "make test    run every test against real Kafka and PostgreSQL of the tests' own (README command 2)"
+	@echo "make test-cluster  the cluster tests: three brokers, two replicas of each service, faults"
 	@echo "make down    stop the services, Kafka and PostgreSQL (data kept; 'make wipe' deletes it)"
 	@echo "make bench   run the benchmarks (ratios against raw baselines)"
 	@echo "make deploy-check  validate deploy/ without Docker: Dockerfiles, compose.yaml, Helm chart"
@@ -20,8 +32,18 @@ install:
 	@uv sync --frozen --quiet
 
 infra: install
-	@$(PYTHON) deploy/local/infra.py up
+	@$(PLATFORM) $(INFRA) up
 	@$(RUN) uv run --frozen club kafka-access apply
+
+# The tests' own broker and PostgreSQL (.local/tests, ports CLUB_TEST_*), beside the platform's.
+test-infra: install
+	@$(TESTS) $(INFRA) up
+	@$(RUN_TESTS) uv run --frozen club kafka-access apply
+
+# Three KRaft brokers forming the controller quorum (.local/cluster, ports CLUB_CLUSTER_*).
+cluster-infra: install
+	@$(CLUSTER) $(INFRA) up
+	@$(RUN_CLUSTER) uv run --frozen club kafka-access apply
 
 # The services as four processes, then the demo day through their APIs; they keep running.
 up: infra
@@ -31,17 +53,22 @@ up: infra
 demo:
 	@$(RUN) uv run --frozen python deploy/local/demo.py $(DEMO_ARGS)
 
+# Every profile: the platform's services and infrastructure, the tests', the cluster's.
 down stop:
 	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/services.py down; fi
-	@$(PYTHON) deploy/local/infra.py down
+	@$(PLATFORM) $(INFRA) down
+	@$(TESTS) $(INFRA) down
+	@$(CLUSTER) $(INFRA) down
 
 status:
-	@$(PYTHON) deploy/local/infra.py status; \
-	 if [ -x .venv/bin/python ]; then uv run --frozen python deploy/local/services.py status; fi
+	@$(PLATFORM) $(INFRA) status; \
+	 if [ -x .venv/bin/python ]; then $(PLATFORM) uv run --frozen python deploy/local/services.py status; fi
 
 wipe:
 	@if [ -f .env.local ] && [ -x .venv/bin/python ]; then $(RUN) uv run --frozen python deploy/local/services.py down; fi
-	@$(PYTHON) deploy/local/infra.py wipe
+	@$(PLATFORM) $(INFRA) wipe
+	@$(TESTS) $(INFRA) wipe
+	@$(CLUSTER) $(INFRA) wipe
 
 # The tools deploy/ is validated with (helm, kubeconform, dockerfile-check, compose-config and
 # the Kubernetes schemas), pinned, into .local/tools; a second run takes no time.
@@ -53,10 +80,16 @@ tools:
 deploy-check: install tools
 	@uv run --frozen pytest tests/deploy $(PYTEST_ARGS)
 
-# A failed tool install does not stop the other tests: tests/deploy fails and says why.
-test: infra
+# On the tests' own infrastructure, never the platform's. A failed tool install does not
+# stop the other tests: tests/deploy fails and says why.
+test: test-infra
 	@bash deploy/tools/install.sh || echo "[deploy-tools] not installed: tests/deploy will fail and say why"
-	@$(RUN) uv run --frozen pytest $(PYTEST_ARGS)
+	@$(RUN_TESTS) uv run --frozen pytest $(PYTEST_ARGS)
+
+# The cluster tests (marker `cluster`, left out of `make test`): three brokers, two
+# replicas of each service, brokers and replicas killed under a club day's load.
+test-cluster: cluster-infra
+	@$(RUN_CLUSTER) uv run --frozen pytest tests/cluster -m cluster $(PYTEST_ARGS)
 
 bench: infra
 	@$(RUN) uv run --frozen python -m tests.benchmarks $(BENCH_ARGS)

@@ -5,62 +5,129 @@
     python3 deploy/local/infra.py down     stop both (data kept)
     python3 deploy/local/infra.py wipe     stop both and delete their data (jars kept)
     python3 deploy/local/infra.py status   what runs, where
-    python3 deploy/local/infra.py kafka-stop | kafka-start | postgres-stop | postgres-start
-    python3 deploy/local/infra.py kafka-tools   Kafka's own tools (benchmarks), prints their path
+    python3 deploy/local/infra.py kafka-stop [N] | kafka-start [N] | kafka-kill [N]
+    python3 deploy/local/infra.py kafka-leader    the node leading the controller quorum
+    python3 deploy/local/infra.py postgres-stop | postgres-start
+    python3 deploy/local/infra.py kafka-tools     Kafka's own tools (benchmarks), their path
 
-Kafka listens on PLAINTEXT (loopback; development and tests) and on SASL_PLAINTEXT with
-SCRAM-SHA-512, where each service's principal is held to deploy/kafka/access.yaml (applied
-by `uv run club kafka-access apply`, which `make infra` runs).
+Three profiles, each with its own state, ports and address file, chosen by
+CLUB_INFRA_PROFILE: `platform` (the default; `make up`: .local/, .env.local), `tests`
+(`make test`: .local/tests/, .env.test) and `cluster` (`make test-cluster`: .local/cluster/,
+.env.cluster, three brokers). A test never writes to the platform's topics because it is
+never given the platform's broker. Ports are `<prefix>KAFKA_PORT` and
+`<prefix>POSTGRES_PORT` with the prefix CLUB_, CLUB_TEST_ or CLUB_CLUSTER_.
 
-Kafka is Apache Kafka from Maven Central (deploy/local/kafka/pom.xml) in KRaft mode, one node
-that is broker and controller, on loopback. PostgreSQL is Debian's server package, run as a
-cluster in a data directory of this project, on loopback, with one database and one login role
-per service; each role can connect only to its own database.
+Kafka is Apache Kafka from Maven Central (deploy/local/kafka/pom.xml) in KRaft mode, on
+loopback: one node that is broker and controller, or with `<prefix>KAFKA_BROKERS=3` three
+such nodes forming the controller quorum, topics with three replicas and
+min.insync.replicas 2. Each node listens on PLAINTEXT (loopback; development and tests) and
+on SASL_PLAINTEXT with SCRAM-SHA-512, where each service's principal is held to
+deploy/kafka/access.yaml (applied by `uv run club kafka-access apply`, which `make infra`
+runs).
+
+PostgreSQL is Debian's server package, run as a cluster of this project on loopback, with one
+database and one login role per service; each role can connect only to its own database. As
+root it runs as the `postgres` user; where that user cannot enter the clone (a private home
+directory or temporary folder) its data lives in /var/lib/club-platform/, linked from .local/.
 
 All state lives under .local/ (ignored by git). The addresses and generated local secrets are
-written to .env.local for people, tools and tests. Only the Python standard library is used,
-so this runs before any virtual environment exists.
+written to the profile's address file for people, tools and tests. Only the Python standard
+library is used, so this runs before any virtual environment exists.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import grp
 import hashlib
 import json
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-STATE = Path(os.environ.get("CLUB_STATE_DIR", ROOT / ".local"))
-ENV_FILE = ROOT / ".env.local"
 
 SERVICES = ("booking", "reception", "crm", "hr")
-
-KAFKA_PORT = int(os.environ.get("CLUB_KAFKA_PORT", "19092"))
-KAFKA_CONTROLLER_PORT = int(os.environ.get("CLUB_KAFKA_CONTROLLER_PORT", "19093"))
-KAFKA_SASL_PORT = int(os.environ.get("CLUB_KAFKA_SASL_PORT", "19094"))
-POSTGRES_PORT = int(os.environ.get("CLUB_POSTGRES_PORT", "15432"))
 HOST = "127.0.0.1"
 
+
+@dataclass(frozen=True)
+class Profile:
+    """One set of infrastructure: its own state directory, address file and ports, so the
+    test suite never touches the broker and databases `make up` runs the platform on."""
+
+    name: str
+    env_prefix: str  # its settings: <prefix>KAFKA_PORT, <prefix>POSTGRES_PORT, ...
+    state: str       # under .local/
+    env_file: str
+    kafka_port: int
+    postgres_port: int
+    brokers: int = 1
+
+
+PROFILES = {
+    # `make up`: the platform a developer runs and subscribes to.
+    "platform": Profile("platform", "CLUB_", "", ".env.local", 19092, 15432),
+    # `make test`: a broker and a PostgreSQL server of the tests' own.
+    "tests": Profile("tests", "CLUB_TEST_", "tests", ".env.test", 19192, 15532),
+    # `make test-cluster`: three brokers (RF 3, min.insync.replicas 2) for the cluster tests.
+    "cluster": Profile("cluster", "CLUB_CLUSTER_", "cluster", ".env.cluster", 19292, 15632, 3),
+}
+PROFILE = PROFILES.get(os.environ.get("CLUB_INFRA_PROFILE", "platform"))
+if PROFILE is None:
+    print(f"[infra] error: CLUB_INFRA_PROFILE must be one of {', '.join(PROFILES)}",
+          file=sys.stderr)
+    raise SystemExit(2)
+
+
+BASE_STATE = Path(os.environ.get("CLUB_STATE_DIR", ROOT / ".local"))
+STATE = BASE_STATE / PROFILE.state if PROFILE.state else BASE_STATE
+ENV_FILE = ROOT / PROFILE.env_file
+# The ports and sizes `up` used, so that a later `kafka-start` from another shell (or a test
+# restarting a broker) brings the node back where its clients look for it.
+SETTINGS = STATE / "settings.json"
+SAVED: dict[str, str] = json.loads(SETTINGS.read_text()) if SETTINGS.exists() else {}
+CHOSEN: dict[str, str] = {}
+
+
+def setting(name: str, default: object) -> str:
+    """`<prefix><name>` from the environment, else what `up` used last, else the default."""
+    value = os.environ.get(f"{PROFILE.env_prefix}{name}", SAVED.get(name, str(default)))
+    CHOSEN[name] = value
+    return value
+
+
+def save_settings() -> None:
+    STATE.mkdir(parents=True, exist_ok=True)
+    SETTINGS.write_text(json.dumps(CHOSEN, indent=2))
+
+KAFKA_PORT = int(setting("KAFKA_PORT", PROFILE.kafka_port))
+KAFKA_CONTROLLER_PORT = int(setting("KAFKA_CONTROLLER_PORT", KAFKA_PORT + 1))
+KAFKA_SASL_PORT = int(setting("KAFKA_SASL_PORT", KAFKA_PORT + 2))
+# Broker n (0-based) of a cluster listens on each of these ports + n × the step.
+KAFKA_PORT_STEP = int(setting("KAFKA_PORT_STEP", 10))
+KAFKA_BROKERS = int(setting("KAFKA_BROKERS", PROFILE.brokers))
+KAFKA_HEAP = setting("KAFKA_HEAP", "768m" if KAFKA_BROKERS == 1 else "400m")
+POSTGRES_PORT = int(setting("POSTGRES_PORT", PROFILE.postgres_port))
+
 KAFKA_DIR = STATE / "kafka"
-KAFKA_LIBS = KAFKA_DIR / "libs"
-KAFKA_DATA = KAFKA_DIR / "data"
-KAFKA_LOGS = KAFKA_DIR / "logs"
-KAFKA_PID = KAFKA_DIR / "kafka.pid"
-PG_DIR = STATE / "postgres"
-PG_DATA = PG_DIR / "data"
-PG_SOCKET = PG_DIR / "run"
-PG_LOG = PG_DIR / "postgres.log"
+# One copy of the jars for every profile.
+KAFKA_LIBS = BASE_STATE / "kafka" / "libs"
+PG_LINK = STATE / "postgres"
 SECRETS = STATE / "secrets.json"
 
 READY_TIMEOUT = float(os.environ.get("CLUB_READY_TIMEOUT", "90"))
@@ -161,42 +228,105 @@ def kafka_classpath() -> str:
     return str(KAFKA_LIBS / "*")
 
 
+def log4j_config() -> str:
+    return (HERE / "kafka" / "log4j.properties").as_uri()  # a URI: paths may hold spaces
+
+
 def kafka_tool(*args: str) -> list[str]:
-    """A Kafka command-line tool (from the broker jar), logging to the broker's log config."""
-    return [java(), f"-Dkafka.logs.dir={KAFKA_LOGS}",
-            f"-Dlog4j.configuration=file:{HERE / 'kafka' / 'log4j.properties'}",
-            "-cp", kafka_classpath(), *args]
+    """A Kafka command-line tool (from the broker jar), logging to the first node's logs."""
+    return [java(), f"-Dkafka.logs.dir={kafka_nodes()[0].logs}",
+            f"-Dlog4j.configuration={log4j_config()}", "-cp", kafka_classpath(), *args]
 
 
 KAFKA_PRINCIPALS = (*SERVICES, "door", "admin")
 
 
-def kafka_config() -> Path:
+@dataclass(frozen=True)
+class KafkaNode:
+    """One KRaft node (broker and controller): its ports and its directory."""
+
+    node_id: int
+    port: int
+    controller_port: int
+    sasl_port: int
+    home: Path
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "kafka.pid"
+
+    @property
+    def name(self) -> str:
+        return f"Kafka node {self.node_id}" if KAFKA_BROKERS > 1 else "Kafka"
+
+
+def kafka_nodes() -> list[KafkaNode]:
+    """One node in .local/kafka (the layout before clusters), or node-<n>/ for each of three."""
+    return [KafkaNode(n + 1, KAFKA_PORT + n * KAFKA_PORT_STEP,
+                      KAFKA_CONTROLLER_PORT + n * KAFKA_PORT_STEP,
+                      KAFKA_SASL_PORT + n * KAFKA_PORT_STEP,
+                      KAFKA_DIR if KAFKA_BROKERS == 1 else KAFKA_DIR / f"node-{n + 1}")
+            for n in range(KAFKA_BROKERS)]
+
+
+def kafka_node(node_id: int) -> KafkaNode:
+    for node in kafka_nodes():
+        if node.node_id == node_id:
+            return node
+    fail(f"no Kafka node {node_id}: this profile has {KAFKA_BROKERS}")
+    raise AssertionError  # unreachable
+
+
+def replication() -> tuple[int, int]:
+    """Replicas per partition and how many must hold a write: 1 and 1 on one node, 3 and 2
+    on a cluster (a write survives one broker lost; one broker down still accepts writes)."""
+    factor = min(KAFKA_BROKERS, 3)
+    return factor, max(1, min(2, factor - 1))
+
+
+def bootstrap_servers() -> str:
+    return ",".join(f"{HOST}:{node.port}" for node in kafka_nodes())
+
+
+def kafka_config(node: KafkaNode) -> Path:
     """Two client listeners: PLAINTEXT (loopback, development and tests, unrestricted) and
     SASL_PLAINTEXT with SCRAM, where every principal is held to its ACLs."""
-    listeners = [f"PLAINTEXT://{HOST}:{KAFKA_PORT}", f"CONTROLLER://{HOST}:{KAFKA_CONTROLLER_PORT}",
-                 f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}"]
-    advertised = [f"PLAINTEXT://{HOST}:{KAFKA_PORT}", f"SASL_PLAINTEXT://{HOST}:{KAFKA_SASL_PORT}"]
+    listeners = [f"PLAINTEXT://{HOST}:{node.port}", f"CONTROLLER://{HOST}:{node.controller_port}",
+                 f"SASL_PLAINTEXT://{HOST}:{node.sasl_port}"]
+    advertised = [f"PLAINTEXT://{HOST}:{node.port}", f"SASL_PLAINTEXT://{HOST}:{node.sasl_port}"]
     protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT", "SASL_PLAINTEXT:SASL_PLAINTEXT"]
+    factor, min_insync = replication()
     security = (HERE / "kafka" / "security.properties.in").read_text()
     text = (HERE / "kafka" / "server.properties.in").read_text().format(
-        controller_port=KAFKA_CONTROLLER_PORT,
+        node_id=node.node_id,
+        quorum_voters=",".join(f"{n.node_id}@{HOST}:{n.controller_port}" for n in kafka_nodes()),
         listeners=",".join(listeners),
         advertised_listeners=",".join(advertised),
         protocol_map=",".join(protocols),
         inter_broker_listener="PLAINTEXT",
-        data_dir=KAFKA_DATA,
+        # a properties file reads a backslash as an escape
+        data_dir=str(node.data).replace("\\", "\\\\"),
+        replication_factor=factor,
+        min_insync_replicas=min_insync,
         security=security,
     )
-    path = KAFKA_DIR / "server.properties"
+    path = node.home / "server.properties"
     path.write_text(text)
     return path
 
 
-def kafka_pid() -> int | None:
-    if not KAFKA_PID.exists():
+def kafka_pid(node: KafkaNode) -> int | None:
+    if not node.pid_file.exists():
         return None
-    pid = int(KAFKA_PID.read_text().strip() or 0)
+    pid = int(node.pid_file.read_text().strip() or 0)
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
@@ -204,73 +334,115 @@ def kafka_pid() -> int | None:
     return pid
 
 
-def kafka_started_marker() -> bool:
+def kafka_started_marker(node: KafkaNode) -> bool:
     # server.log is deleted before each start, so the marker is from this run.
-    log = KAFKA_LOGS / "server.log"
+    log = node.logs / "server.log"
     return log.exists() and b"Kafka Server started" in log.read_bytes()
 
 
-def start_kafka() -> None:
-    if kafka_pid():
-        say(f"Kafka already running (pid {kafka_pid()}) on {HOST}:{KAFKA_PORT}")
+def format_kafka_storage(node: KafkaNode, config: Path) -> None:
+    """A node's storage is formatted once, with the cluster's id (shared by every node) and
+    every principal's SCRAM credentials in the cluster's first metadata."""
+    if (node.data / "meta.properties").exists():
         return
-    if port_open(KAFKA_PORT):
-        fail(f"port {KAFKA_PORT} is taken by another program (set CLUB_KAFKA_PORT)")
-    ensure_kafka_jars()
-    KAFKA_DATA.mkdir(parents=True, exist_ok=True)
-    KAFKA_LOGS.mkdir(parents=True, exist_ok=True)
-    config = kafka_config()
-    started = time.monotonic()
-    if not (KAFKA_DATA / "meta.properties").exists():
-        cluster_id = subprocess.run(
+    id_file = KAFKA_DIR / "cluster.id"
+    if not id_file.exists():
+        id_file.write_text(subprocess.run(
             kafka_tool("kafka.tools.StorageTool", "random-uuid"),
-            check=True, capture_output=True, text=True,
-        ).stdout.strip()
-        format_cmd = kafka_tool("kafka.tools.StorageTool", "format", "-t", cluster_id,
-                                "-c", str(config), "--ignore-formatted")
-        # Every principal's SCRAM credentials, written with the cluster's first metadata.
-        for principal in KAFKA_PRINCIPALS:
-            password = local_secrets()[f"kafka_{principal}"]
-            format_cmd += ["--add-scram", f"SCRAM-SHA-512=[name={principal},password={password}]"]
-        run(format_cmd, stdout=subprocess.DEVNULL)
-    (KAFKA_LOGS / "server.log").unlink(missing_ok=True)
-    env = {**os.environ, "LOG_DIR": str(KAFKA_LOGS)}
-    with (KAFKA_LOGS / "stdout.log").open("ab") as out:
+            check=True, capture_output=True, text=True).stdout.strip())
+    format_cmd = kafka_tool("kafka.tools.StorageTool", "format", "-t", id_file.read_text(),
+                            "-c", str(config), "--ignore-formatted")
+    for principal in KAFKA_PRINCIPALS:
+        password = local_secrets()[f"kafka_{principal}"]
+        format_cmd += ["--add-scram", f"SCRAM-SHA-512=[name={principal},password={password}]"]
+    run(format_cmd, stdout=subprocess.DEVNULL)
+
+
+def launch_kafka_node(node: KafkaNode) -> subprocess.Popen | None:
+    """Start one node's JVM (not waiting for it); None when it already runs."""
+    if kafka_pid(node):
+        return None
+    if port_open(node.port):
+        fail(f"port {node.port} is taken by another program "
+             f"(set {PROFILE.env_prefix}KAFKA_PORT)")
+    node.data.mkdir(parents=True, exist_ok=True)
+    node.logs.mkdir(parents=True, exist_ok=True)
+    config = kafka_config(node)
+    format_kafka_storage(node, config)
+    (node.logs / "server.log").unlink(missing_ok=True)
+    env = {**os.environ, "LOG_DIR": str(node.logs)}
+    with (node.logs / "stdout.log").open("ab") as out:
         process = subprocess.Popen(
-            [java(), "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-             f"-Dkafka.logs.dir={KAFKA_LOGS}",
-             f"-Dlog4j.configuration=file:{HERE / 'kafka' / 'log4j.properties'}",
+            [java(), "-Xms256m", f"-Xmx{KAFKA_HEAP}", "-XX:+UseG1GC",
+             "-Djava.awt.headless=true", f"-Dkafka.logs.dir={node.logs}",
+             f"-Dlog4j.configuration={log4j_config()}",
              "-cp", kafka_classpath(), "kafka.Kafka", str(config)],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             start_new_session=True,
         )
-    KAFKA_PID.write_text(str(process.pid))
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            fail(f"Kafka exited with {process.returncode}; see {KAFKA_LOGS / 'server.log'}")
-        return port_open(KAFKA_PORT) and kafka_started_marker()
-
-    wait_until("Kafka", ready)
-    say(f"Kafka ready on {HOST}:{KAFKA_PORT} in {time.monotonic() - started:.1f}s")
+    node.pid_file.write_text(str(process.pid))
+    return process
 
 
-def stop_kafka() -> None:
-    pid = kafka_pid()
-    if not pid:
-        return
-    os.kill(pid, signal.SIGTERM)
+def start_kafka(node_id: int | None = None) -> None:
+    """Start every node (a quorum forms only once most of its voters run, so all are
+    launched before any is awaited), or only `node_id`."""
+    ensure_kafka_jars()
+    KAFKA_DIR.mkdir(parents=True, exist_ok=True)
+    nodes = [kafka_node(node_id)] if node_id else kafka_nodes()
     started = time.monotonic()
-    while time.monotonic() - started < 30:
+    launched = [(node, launch_kafka_node(node)) for node in nodes]
+    for node, process in launched:
+        if process is None:
+            say(f"{node.name} already running (pid {kafka_pid(node)}) on {HOST}:{node.port}")
+            continue
+
+        def ready(node: KafkaNode = node, process: subprocess.Popen = process) -> bool:
+            if process.poll() is not None:
+                fail(f"{node.name} exited with {process.returncode}; "
+                     f"see {node.logs / 'server.log'}")
+            return port_open(node.port) and kafka_started_marker(node)
+
+        wait_until(node.name, ready)
+        say(f"{node.name} ready on {HOST}:{node.port} in {time.monotonic() - started:.1f}s")
+
+
+def stop_kafka(node_id: int | None = None, *, kill: bool = False) -> None:
+    """SIGTERM (a clean shutdown: leadership handed over) and wait; or SIGKILL with `kill`."""
+    for node in [kafka_node(node_id)] if node_id else reversed(kafka_nodes()):
+        pid = kafka_pid(node)
+        if not pid:
+            continue
+        os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
+        started = time.monotonic()
+        while time.monotonic() - started < 30:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        node.pid_file.unlink(missing_ok=True)
+        say(f"{node.name} {'killed' if kill else 'stopped'}")
+
+
+def controller_leader() -> int | None:
+    """The node the controller quorum follows now: each node's quorum-state file names the
+    leader of the latest epoch it knows (the running nodes' newest view wins)."""
+    best: tuple[int, int] | None = None
+    for node in kafka_nodes():
+        if not kafka_pid(node):
+            continue
+        state = node.data / "__cluster_metadata-0" / "quorum-state"
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    KAFKA_PID.unlink(missing_ok=True)
-    say("Kafka stopped")
+            data = json.loads(state.read_text())
+        except (OSError, ValueError):
+            continue
+        leader, epoch = data.get("leaderId", -1), data.get("leaderEpoch", -1)
+        if leader > 0 and (best is None or epoch > best[1]):
+            best = (leader, epoch)
+    return best[0] if best else None
 
 
 # ------------------------------------------------------------------ PostgreSQL
@@ -313,44 +485,105 @@ def as_pg_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", user, "--", *cmd] if user else cmd
 
 
+def pg_run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    # From "/": the `postgres` user may not be allowed into the directory we run from.
+    return subprocess.run(as_pg_user(cmd), cwd="/", **kwargs)
+
+
+def reachable_by(user: str, path: Path) -> bool:
+    """Whether `user` may pass through every directory down to `path` (a private home
+    directory, 0700 as root's is on Debian, or a `mktemp -d` folder, stops it)."""
+    entry = pwd.getpwnam(user)
+    groups = {entry.pw_gid} | {g.gr_gid for g in grp.getgrall() if user in g.gr_mem}
+    for directory in (path, *path.parents):
+        if not directory.exists():
+            continue
+        st = directory.stat()
+        if st.st_uid == entry.pw_uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+SOCKET_PATH_MAX = 100  # a Unix socket's path holds at most 107 bytes
+
+
+def pg_dir() -> Path:
+    """Where the PostgreSQL cluster lives: .local/postgres, unless the server's user could
+    not reach it there or its socket path would be too long; then a directory of its own
+    outside the clone (/var/lib/club-platform/<id>, or /tmp for a non-root user), linked
+    from .local/postgres so `make wipe` finds it."""
+    if PG_LINK.is_symlink():
+        return PG_LINK.resolve()
+    if (PG_LINK / "data" / "PG_VERSION").exists():
+        return PG_LINK  # a cluster made before this choice existed stays where it is
+    user = pg_user()
+    too_long = len(str(PG_LINK / "run" / f".s.PGSQL.{POSTGRES_PORT}")) > SOCKET_PATH_MAX
+    if (user is None or reachable_by(user, PG_LINK)) and not too_long:
+        return PG_LINK
+    digest = hashlib.sha256(str(PG_LINK).encode()).hexdigest()[:12]
+    base = Path("/var/lib/club-platform") if user else Path(tempfile.gettempdir())
+    return base / f"club-postgres-{digest}"
+
+
+def pg_paths() -> tuple[Path, Path, Path, Path]:
+    """The cluster's directory, data directory, socket directory and log."""
+    home = pg_dir()
+    return home, home / "data", home / "run", home / "postgres.log"
+
+
 def pg_running() -> bool:
-    return (PG_DATA / "postmaster.pid").exists() and subprocess.run(
-        as_pg_user([str(pg_bin() / "pg_ctl"), "status", "-D", str(PG_DATA)]),
-        capture_output=True,
+    _, data, _, _ = pg_paths()
+    return (data / "postmaster.pid").exists() and pg_run(
+        [str(pg_bin() / "pg_ctl"), "status", "-D", str(data)], capture_output=True,
     ).returncode == 0
 
 
 def init_postgres() -> None:
-    if (PG_DATA / "PG_VERSION").exists():
+    STATE.mkdir(parents=True, exist_ok=True)
+    home, data, socket_dir, _ = pg_paths()
+    if (data / "PG_VERSION").exists():
         return
     say("creating the PostgreSQL cluster")
-    PG_DIR.mkdir(parents=True, exist_ok=True)
-    PG_SOCKET.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
+    if home != PG_LINK and not PG_LINK.is_symlink():
+        say(f"its data is in {home} (the server's user cannot use {PG_LINK})")
+        PG_LINK.symlink_to(home, target_is_directory=True)
+    socket_dir.mkdir(parents=True, exist_ok=True)
     user = pg_user()
-    pwfile = PG_DIR / ".pw"
+    pwfile = home / ".pw"
     pwfile.write_text(local_secrets()["postgres"])
     if user:
-        shutil.chown(PG_DIR, user)
-        shutil.chown(PG_SOCKET, user)
+        shutil.chown(home, user)
+        shutil.chown(socket_dir, user)
         shutil.chown(pwfile, user)
     pwfile.chmod(0o600)
     try:
-        run(as_pg_user([str(pg_bin() / "initdb"), "-D", str(PG_DATA), "-U", "postgres",
-                        "--pwfile", str(pwfile), "--auth-host=scram-sha-256",
-                        "--auth-local=peer" if user else "--auth-local=trust",
-                        "--encoding=UTF8", "--locale=C.UTF-8"]), stdout=subprocess.DEVNULL)
+        result = pg_run([str(pg_bin() / "initdb"), "-D", str(data), "-U", "postgres",
+                         "--pwfile", str(pwfile), "--auth-host=scram-sha-256",
+                         "--auth-local=peer" if user else "--auth-local=trust",
+                         "--encoding=UTF8", "--locale=C.UTF-8"], capture_output=True, text=True)
     finally:
         pwfile.unlink(missing_ok=True)
+    if result.returncode != 0:
+        fail(f"initdb failed in {data}:\n{result.stderr.strip()[-1500:]}")
     if not user:
         # trust on the socket is only safe because the socket directory is private
-        PG_SOCKET.chmod(0o700)
-    conf = PG_DATA / "postgresql.conf"
+        socket_dir.chmod(0o700)
+    # A quoted value in postgresql.conf: a path may hold spaces, a quote is doubled.
+    socket_value = str(socket_dir).replace("'", "''")
+    conf = data / "postgresql.conf"
     with conf.open("a") as f:
         f.write(
             "\n# club platform, local development\n"
             f"listen_addresses = '{HOST}'\n"
             f"port = {POSTGRES_PORT}\n"
-            f"unix_socket_directories = '{PG_SOCKET}'\n"
+            f"unix_socket_directories = '\"{socket_value}\"'\n"
             "unix_socket_permissions = 0700\n"
             "max_connections = 300\n"
             "shared_buffers = 256MB\n"
@@ -358,7 +591,7 @@ def init_postgres() -> None:
             "synchronous_commit = on\n"
             "log_min_messages = warning\n"
         )
-    hba = PG_DATA / "pg_hba.conf"
+    hba = data / "pg_hba.conf"
     hba.write_text(
         "# local socket: the cluster's own OS user only\n"
         f"local all postgres {'peer' if user else 'trust'}\n"
@@ -370,14 +603,18 @@ def init_postgres() -> None:
 def start_postgres() -> None:
     pg_bin()
     init_postgres()
+    _, data, _, log = pg_paths()
     if pg_running():
         say(f"PostgreSQL already running on {HOST}:{POSTGRES_PORT}")
     else:
         if port_open(POSTGRES_PORT):
-            fail(f"port {POSTGRES_PORT} is taken by another program (set CLUB_POSTGRES_PORT)")
+            fail(f"port {POSTGRES_PORT} is taken by another program "
+                 f"(set {PROFILE.env_prefix}POSTGRES_PORT)")
         started = time.monotonic()
-        run(as_pg_user([str(pg_bin() / "pg_ctl"), "start", "-D", str(PG_DATA), "-l", str(PG_LOG),
-                        "-w", "-t", str(int(READY_TIMEOUT))]), stdout=subprocess.DEVNULL)
+        result = pg_run([str(pg_bin() / "pg_ctl"), "start", "-D", str(data), "-l", str(log),
+                         "-w", "-t", str(int(READY_TIMEOUT))], capture_output=True, text=True)
+        if result.returncode != 0:
+            fail(f"PostgreSQL did not start; see {log}")
         wait_until("PostgreSQL", lambda: subprocess.run(
             [str(pg_bin() / "pg_isready"), "-h", HOST, "-p", str(POSTGRES_PORT)],
             capture_output=True).returncode == 0)
@@ -386,11 +623,13 @@ def start_postgres() -> None:
 
 
 def psql(sql: str, database: str = "postgres") -> str:
-    return subprocess.run(
-        as_pg_user([str(pg_bin() / "psql"), "-h", str(PG_SOCKET), "-p", str(POSTGRES_PORT),
-                    "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql]),
-        check=True, capture_output=True, text=True,
-    ).stdout
+    _, _, socket_dir, _ = pg_paths()
+    result = pg_run([str(pg_bin() / "psql"), "-h", str(socket_dir), "-p", str(POSTGRES_PORT),
+                     "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt",
+                     "-c", sql], capture_output=True, text=True)
+    if result.returncode != 0:
+        fail(f"psql failed: {result.stderr.strip()[-1000:]}")
+    return result.stdout
 
 
 def create_service_databases() -> None:
@@ -410,45 +649,83 @@ def create_service_databases() -> None:
 
 
 def stop_postgres(mode: str = "fast") -> None:
-    if not (PG_DATA / "PG_VERSION").exists() or not pg_running():
+    _, data, _, _ = pg_paths()
+    if not (data / "PG_VERSION").exists() or not pg_running():
         return
-    run(as_pg_user([str(pg_bin() / "pg_ctl"), "stop", "-D", str(PG_DATA), "-m", mode, "-w"]),
-        stdout=subprocess.DEVNULL)
+    pg_run([str(pg_bin() / "pg_ctl"), "stop", "-D", str(data), "-m", mode, "-w"],
+           check=True, stdout=subprocess.DEVNULL)
     say("PostgreSQL stopped")
 
 
 # ------------------------------------------------------------------ addresses
 
 
+def env_line(name: str, value: str) -> str:
+    """NAME=value as a shell reads it (`. ./.env.local`): a path with spaces is quoted."""
+    return f"{name}={shlex.quote(value)}"
+
+
 def write_env() -> None:
     values = local_secrets()
-    kafka = f"{HOST}:{KAFKA_PORT}"
-    lines = [
-        "# Written by deploy/local/infra.py: addresses and local-only secrets of this machine.",
-        f"KAFKA_BOOTSTRAP_SERVERS={kafka}",
-        f"CLUB_KAFKA_SASL_BOOTSTRAP_SERVERS={HOST}:{KAFKA_SASL_PORT}",
-        f"CLUB_POSTGRES_ADMIN_URL=postgresql://postgres:{values['postgres']}@{HOST}:{POSTGRES_PORT}/postgres",
-        f"CLUB_JWT_SECRET={values['jwt']}",
-        f"CLUB_KAFKA_LIBS={KAFKA_LIBS}",
-        *[f"CLUB_KAFKA_SCRAM_{p.upper()}={values[f'kafka_{p}']}" for p in KAFKA_PRINCIPALS],
-    ]
+    kafka = bootstrap_servers()
+    sasl = ",".join(f"{HOST}:{node.sasl_port}" for node in kafka_nodes())
+    factor, min_insync = replication()
+    settings = {
+        "CLUB_INFRA_PROFILE": PROFILE.name,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "CLUB_KAFKA_SASL_BOOTSTRAP_SERVERS": sasl,
+        # what `club topics apply` and the tests give every topic on this broker or cluster
+        "CLUB_KAFKA_REPLICATION_FACTOR": str(factor),
+        "CLUB_KAFKA_MIN_INSYNC_REPLICAS": str(min_insync),
+        "CLUB_POSTGRES_ADMIN_URL":
+            f"postgresql://postgres:{values['postgres']}@{HOST}:{POSTGRES_PORT}/postgres",
+        "CLUB_JWT_SECRET": values["jwt"],
+        "CLUB_KAFKA_LIBS": str(KAFKA_LIBS),
+        **{f"CLUB_KAFKA_SCRAM_{p.upper()}": values[f"kafka_{p}"] for p in KAFKA_PRINCIPALS},
+    }
     for service in SERVICES:
         prefix = service.upper()
-        url = (f"postgresql+asyncpg://{service}:{values[f'db_{service}']}"
-               f"@{HOST}:{POSTGRES_PORT}/{service}")
-        lines += [
-            f"{prefix}_DATABASE_URL={url}",
-            f"{prefix}_KAFKA_BOOTSTRAP_SERVERS={kafka}",
-            f"{prefix}_JWT_SECRET={values['jwt']}",
-        ]
-    lines.append(f"CRM_FIELD_ENCRYPTION_KEYS={values['crm_field_key']}")
+        settings |= {
+            f"{prefix}_DATABASE_URL": f"postgresql+asyncpg://{service}:{values[f'db_{service}']}"
+                                      f"@{HOST}:{POSTGRES_PORT}/{service}",
+            f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": kafka,
+            f"{prefix}_JWT_SECRET": values["jwt"],
+        }
+    settings["CRM_FIELD_ENCRYPTION_KEYS"] = values["crm_field_key"]
+    lines = ["# Written by deploy/local/infra.py: addresses and local-only secrets of this machine "
+             f"({PROFILE.name})."]
+    lines += [env_line(name, value) for name, value in settings.items()]
     existing = ENV_FILE.read_text().splitlines() if ENV_FILE.exists() else []
-    ours = {line.split("=", 1)[0] for line in lines if "=" in line}
     # Keep what other tools added (e.g. the services' HTTP addresses from `make up`).
     kept = [line for line in existing
-            if "=" in line and not line.startswith("#") and line.split("=", 1)[0] not in ours]
+            if "=" in line and not line.startswith("#") and line.split("=", 1)[0] not in settings]
     ENV_FILE.write_text("\n".join(lines + kept) + "\n")
     ENV_FILE.chmod(0o600)
+
+
+# ------------------------------------------------------------------ components
+
+
+@dataclass(frozen=True)
+class Component:
+    """A piece of local infrastructure: started in this order by `up`, stopped in reverse by
+    `down`. A new component (a module beside this file) adds itself to COMPONENTS."""
+
+    name: str
+    start: Callable[[], None]
+    stop: Callable[[], None]
+    running: Callable[[], bool]
+    where: Callable[[], str]
+
+
+COMPONENTS: list[Component] = [
+    Component("postgresql", start_postgres, stop_postgres,
+              lambda: (pg_paths()[1] / "PG_VERSION").exists() and pg_running(),
+              lambda: f"{HOST}:{POSTGRES_PORT}"),
+    Component("kafka", start_kafka, stop_kafka,
+              lambda: all(kafka_pid(node) for node in kafka_nodes()),
+              lambda: bootstrap_servers()),
+]
 
 
 # ------------------------------------------------------------------ commands
@@ -457,42 +734,53 @@ def write_env() -> None:
 def up() -> None:
     started = time.monotonic()
     java()
-    start_postgres()
-    start_kafka()
+    save_settings()
+    for component in COMPONENTS:
+        component.start()
     write_env()
-    say(f"infrastructure ready in {time.monotonic() - started:.1f}s; addresses in {ENV_FILE}")
+    say(f"infrastructure ({PROFILE.name}) ready in {time.monotonic() - started:.1f}s; "
+        f"addresses in {ENV_FILE.name}")
 
 
 def down() -> None:
-    stop_kafka()
-    stop_postgres()
+    for component in reversed(COMPONENTS):
+        component.stop()
 
 
 def wipe() -> None:
     down()
-    for path in (KAFKA_DATA, KAFKA_LOGS, PG_DIR, SECRETS):
-        if path.is_dir():
+    pg_home = pg_dir()
+    for path in (*(node.home for node in kafka_nodes() if node.home != KAFKA_DIR),
+                 KAFKA_DIR / "data", KAFKA_DIR / "logs", KAFKA_DIR / "cluster.id",
+                 pg_home, PG_LINK, SECRETS, SETTINGS):
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
     ENV_FILE.unlink(missing_ok=True)
-    say("local Kafka and PostgreSQL data deleted")
+    say(f"local Kafka and PostgreSQL data ({PROFILE.name}) deleted")
 
 
 def status() -> int:
-    kafka = kafka_pid()
-    postgres = (PG_DATA / "PG_VERSION").exists() and pg_running()
-    print(f"kafka:      {'running pid ' + str(kafka) if kafka else 'stopped'}  {HOST}:{KAFKA_PORT}")
-    print(f"postgresql: {'running' if postgres else 'stopped'}  {HOST}:{POSTGRES_PORT}")
-    return 0 if kafka and postgres else 1
+    for component in COMPONENTS:
+        state = "running" if component.running() else "stopped"
+        print(f"{component.name + ':':12}{state}  {component.where()}")
+    for node in kafka_nodes() if KAFKA_BROKERS > 1 else ():
+        pid = kafka_pid(node)
+        print(f"  node {node.node_id}:  {'running pid ' + str(pid) if pid else 'stopped'}  "
+              f"{HOST}:{node.port}")
+    return 0 if all(component.running() for component in COMPONENTS) else 1
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "wipe", "status", "kafka-stop",
-                                            "kafka-start", "postgres-stop", "postgres-start",
-                                            "env", "kafka-tools"])
+                                            "kafka-start", "kafka-kill", "kafka-leader",
+                                            "postgres-stop", "postgres-start", "env",
+                                            "kafka-tools"])
+    parser.add_argument("node", nargs="?", type=int,
+                        help="kafka-stop, kafka-start, kafka-kill: only this node (1, 2, 3)")
     args = parser.parse_args()
     match args.command:
         case "up":
@@ -504,9 +792,16 @@ def main() -> int:
         case "status":
             return status()
         case "kafka-stop":
-            stop_kafka()
+            stop_kafka(args.node)
+        case "kafka-kill":
+            stop_kafka(args.node, kill=True)
         case "kafka-start":
-            start_kafka()
+            start_kafka(args.node)
+        case "kafka-leader":
+            leader = controller_leader()
+            if leader is None:
+                fail("no controller leader known (is Kafka running?)")
+            print(leader)
         case "postgres-stop":
             stop_postgres()
         case "postgres-start":
@@ -515,9 +810,16 @@ def main() -> int:
             write_env()
         case "kafka-tools":
             # Kafka's performance tools for the benchmarks; prints where the jars are.
-            print(ensure_kafka_jars("tools-pom.xml", KAFKA_DIR / "tools-libs"))
+            print(ensure_kafka_jars("tools-pom.xml", KAFKA_LIBS.parent / "tools-libs"))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except subprocess.CalledProcessError as e:
+        # one line, not a traceback: what failed and how it ended
+        fail(f"`{shlex.join(str(a) for a in e.cmd)}` exited with {e.returncode}"
+             + (f": {e.stderr.strip()[-500:]}" if isinstance(e.stderr, str) and e.stderr else ""))
+    except OSError as e:
+        fail(f"{e.strerror or e}: {e.filename or ''} (is the clone's directory writable?)")

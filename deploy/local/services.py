@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -50,6 +51,8 @@ def env_file() -> dict[str, str]:
     for line in ENV_FILE.read_text().splitlines():
         if "=" in line and not line.startswith("#"):
             name, value = line.split("=", 1)
+            if value.startswith("'"):  # quoted for the shell (a path with spaces)
+                value = "".join(shlex.split(value))
             values[name] = value
     return values
 

@@ -5,7 +5,6 @@ with Kafka's standard authorizer)."""
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -16,16 +15,13 @@ from club_contracts import AttendanceClocked, CustomerRegistered, StaffHired, to
 from club_platform.cli import access_rules, topic_specs
 from club_platform.envelope import encode, envelope_for
 from club_platform.kafka import KafkaConnection
-from club_platform.testing.infrastructure import project_root, read_env_file
+from club_platform.testing.infrastructure import local_settings
 
 
 def _settings() -> dict[str, str]:
-    values = dict(os.environ)
-    root = project_root()
-    if root and (root / ".env.local").exists():
-        values = read_env_file(root / ".env.local") | values
+    values = local_settings()  # the test broker's address file, under the environment
     if "CLUB_KAFKA_SASL_BOOTSTRAP_SERVERS" not in values:
-        pytest.fail("the SASL listener address is unknown: run `make infra` (or set "
+        pytest.fail("the SASL listener address is unknown: run `make test-infra` (or set "
                     "CLUB_KAFKA_SASL_BOOTSTRAP_SERVERS and CLUB_KAFKA_SCRAM_<PRINCIPAL>)",
                     pytrace=False)
     return values

@@ -3,7 +3,6 @@
 
 import asyncpg
 import pytest
-from club_platform.testing.infrastructure import read_env_file
 
 SERVICES = ("booking", "reception", "crm", "hr")
 
@@ -29,17 +28,15 @@ async def test_a_service_role_cannot_connect_to_another_services_database(databa
 
 
 async def test_the_local_service_databases_are_isolated_from_each_other(club_infrastructure):
-    """The databases `make up` runs the services on: every role × every other database."""
-    from club_platform.testing.infrastructure import project_root
+    """The service databases deploy/local/infra.py makes (as for `make up`, here on the tests'
+    own server): every role × every other database."""
+    from club_platform.testing.infrastructure import local_settings
 
-    env = dict(club_infrastructure.settings)
-    root = project_root()
-    if root and (root / ".env.local").exists():
-        env |= read_env_file(root / ".env.local")
+    env = dict(club_infrastructure.settings) | local_settings()
     urls = {s: env.get(f"{s.upper()}_DATABASE_URL") for s in SERVICES}
     if not all(urls.values()):
-        pytest.fail("the service database URLs are not in the environment or .env.local "
-                    "(run `make infra`)", pytrace=False)
+        pytest.fail("the service database URLs are not in the environment or .env.test "
+                    "(run `make test-infra`)", pytrace=False)
     for service, url in urls.items():
         connection = await asyncpg.connect(_plain(url))
         await connection.close()

@@ -1,16 +1,22 @@
 """Where the tests' Kafka and PostgreSQL come from, in this order:
 
 1. the environment: `KAFKA_BOOTSTRAP_SERVERS` and `CLUB_POSTGRES_ADMIN_URL` (a superuser URL,
-   used only to create throwaway test databases);
+   used only to create throwaway test databases) — never the platform's own broker, the one
+   `make up` wrote to .env.local: the run fails and says so;
 2. testcontainers, when a Docker engine answers;
-3. the project's local infrastructure (`deploy/local/infra.py up`: Kafka from Maven Central,
-   Debian's PostgreSQL), started if it is not running;
+3. the project's local test infrastructure (`CLUB_INFRA_PROFILE=tests deploy/local/infra.py
+   up`: a Kafka broker and a PostgreSQL server of the tests' own, beside the platform's, with
+   their addresses in .env.test), started if it is not running;
 4. otherwise the run fails and says what to do. Tests never skip for want of infrastructure.
+
+So whatever a test publishes (poison messages, unknown versions, floods) lands on a broker no
+subscriber of the running platform reads.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -22,11 +28,16 @@ class InfrastructureUnavailable(RuntimeError):
 
 
 HOW_TO = (
-    "The tests need a real Kafka broker and PostgreSQL server. Either run `make infra` (or "
-    "`python3 deploy/local/infra.py up`) from the project root, or set KAFKA_BOOTSTRAP_SERVERS "
-    "and CLUB_POSTGRES_ADMIN_URL (postgresql://<superuser>:<password>@<host>:<port>/postgres), "
-    "or make a Docker engine available for testcontainers."
+    "The tests need a real Kafka broker and PostgreSQL server of their own. Either run "
+    "`make test-infra` from the project root and `set -a && . ./.env.test && set +a`, or set "
+    "KAFKA_BOOTSTRAP_SERVERS and CLUB_POSTGRES_ADMIN_URL "
+    "(postgresql://<superuser>:<password>@<host>:<port>/postgres), or make a Docker engine "
+    "available for testcontainers."
 )
+
+# The local profiles a test session may run on, and their address files (deploy/local/infra.py).
+TEST_PROFILES = {"tests": ".env.test", "cluster": ".env.cluster"}
+PLATFORM_ENV_FILE = ".env.local"
 
 
 @dataclass
@@ -56,14 +67,49 @@ def read_env_file(path: Path) -> dict[str, str]:
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
             name, value = line.split("=", 1)
-            values[name.strip()] = value.strip()
+            value = value.strip()
+            if value.startswith("'"):  # quoted for the shell (a path with spaces)
+                value = "".join(shlex.split(value))
+            values[name.strip()] = value
     return values
+
+
+def test_profile() -> str:
+    """The local profile of this session: `cluster` under `make test-cluster`, else `tests`."""
+    profile = os.environ.get("CLUB_INFRA_PROFILE", "tests")
+    return profile if profile in TEST_PROFILES else "tests"
+
+
+def local_settings() -> dict[str, str]:
+    """The address file of the local test infrastructure this session runs on (empty when
+    there is none), under the environment's own values."""
+    root = project_root()
+    path = root / TEST_PROFILES[test_profile()] if root else None
+    values = read_env_file(path) if path and path.exists() else {}
+    return values | dict(os.environ)
+
+
+def refuse_platform(kafka: str, postgres: str) -> None:
+    """Tests publish poison messages, unknown versions and floods: never onto the platform a
+    developer runs (`make up`), whose subscribers read every topic from offset 0."""
+    root = project_root()
+    platform = root / PLATFORM_ENV_FILE if root else None
+    if platform is None or not platform.exists():
+        return
+    values = read_env_file(platform)
+    if kafka == values.get("KAFKA_BOOTSTRAP_SERVERS") or postgres == values.get(
+            "CLUB_POSTGRES_ADMIN_URL"):
+        raise InfrastructureUnavailable(
+            "these are the platform's addresses (.env.local, from `make up`); the tests run on "
+            "their own broker and PostgreSQL: `make test`, or `make test-infra` then "
+            "`set -a && . ./.env.test && set +a`")
 
 
 def _from_environment() -> Infrastructure | None:
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     postgres = os.environ.get("CLUB_POSTGRES_ADMIN_URL")
     if kafka and postgres:
+        refuse_platform(kafka, postgres)
         return Infrastructure(kafka, postgres, "environment", dict(os.environ))
     return None
 
@@ -101,17 +147,26 @@ def _from_testcontainers() -> Infrastructure:
                           _containers=[kafka, postgres])
 
 
+def _run_local_infra(root: Path, profile: str, *args: str) -> subprocess.CompletedProcess:
+    script = root / "deploy" / "local" / "infra.py"
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                          env={**os.environ, "CLUB_INFRA_PROFILE": profile})
+
+
 def _from_local_infra() -> Infrastructure | None:
     root = project_root()
     if root is None:
         return None
-    script = root / "deploy" / "local" / "infra.py"
-    result = subprocess.run([sys.executable, str(script), "up"], capture_output=True, text=True)
+    profile = test_profile()
+    result = _run_local_infra(root, profile, "up")
     if result.returncode != 0:
         raise InfrastructureUnavailable(
-            f"`{script} up` failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}\n{HOW_TO}"
-        )
-    values = read_env_file(root / ".env.local")
+            f"the local test infrastructure did not start:\n{result.stdout[-2000:]}\n"
+            f"{result.stderr[-2000:]}\n{HOW_TO}")
+    values = read_env_file(root / TEST_PROFILES[profile])
+    # The Kafka ACLs the access tests check, as `make test-infra` applies them.
+    subprocess.run([sys.executable, "-m", "club_platform.cli", "kafka-access", "apply"],
+                   env={**os.environ, **values}, cwd=root, check=True, capture_output=True)
     return Infrastructure(values["KAFKA_BOOTSTRAP_SERVERS"], values["CLUB_POSTGRES_ADMIN_URL"],
                           "local", values)
 
@@ -123,43 +178,57 @@ class BrokerControl:
         self.stop, self.start = stop, start
 
 
+def local_profile_of(infrastructure: Infrastructure, name: str) -> str | None:
+    """The local test profile whose `name` (an address) this session uses, if any: only then
+    may a test stop its broker or server."""
+    root = project_root()
+    if root is None:
+        return None
+    for profile, env_file in TEST_PROFILES.items():
+        path = root / env_file
+        if path.exists() and read_env_file(path).get(name) == getattr(infrastructure,
+                                                                        _FIELDS[name]):
+            return profile
+    return None
+
+
+_FIELDS = {"KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
+           "CLUB_POSTGRES_ADMIN_URL": "postgres_admin_url"}
+
+
+def _controls(profile: str, stop: str, start: str) -> tuple:
+    root = project_root()
+    assert root is not None
+
+    def run(*command: str) -> None:
+        result = _run_local_infra(root, profile, *command)
+        if result.returncode != 0:
+            raise RuntimeError(f"infra.py {' '.join(command)}: {result.stderr[-1000:]}")
+
+    return lambda: run(stop), lambda: run(start)
+
+
 def broker_control(infrastructure: Infrastructure) -> BrokerControl | None:
-    """Control over the broker when it is ours to stop: the project's local broker, or a
+    """Control over the broker when it is ours to stop: the local test broker, or a
     testcontainers broker (paused rather than stopped, so it keeps its address)."""
     if infrastructure.origin == "testcontainers":
         container = infrastructure._containers[0].get_wrapped_container()
         return BrokerControl(container.pause, container.unpause)
-    root = project_root()
-    if root is None or not (root / ".local" / "kafka" / "kafka.pid").exists():
+    profile = local_profile_of(infrastructure, "KAFKA_BOOTSTRAP_SERVERS")
+    if profile is None:
         return None
-    local = read_env_file(root / ".env.local") if (root / ".env.local").exists() else {}
-    if local.get("KAFKA_BOOTSTRAP_SERVERS") != infrastructure.kafka_bootstrap_servers:
-        return None
-    script = str(root / "deploy" / "local" / "infra.py")
-
-    def run(command: str) -> None:
-        subprocess.run([sys.executable, script, command], check=True, capture_output=True)
-
-    return BrokerControl(lambda: run("kafka-stop"), lambda: run("kafka-start"))
+    return BrokerControl(*_controls(profile, "kafka-stop", "kafka-start"))
 
 
 class PostgresControl(BrokerControl):
-    """Stops and starts the test PostgreSQL server (the project's local one only)."""
+    """Stops and starts the test PostgreSQL server (the local test server only)."""
 
 
 def postgres_control(infrastructure: Infrastructure) -> PostgresControl | None:
-    root = project_root()
-    if root is None or not (root / ".local" / "postgres" / "data" / "postmaster.pid").exists():
+    profile = local_profile_of(infrastructure, "CLUB_POSTGRES_ADMIN_URL")
+    if profile is None:
         return None
-    local = read_env_file(root / ".env.local") if (root / ".env.local").exists() else {}
-    if local.get("CLUB_POSTGRES_ADMIN_URL") != infrastructure.postgres_admin_url:
-        return None
-    script = str(root / "deploy" / "local" / "infra.py")
-
-    def run(command: str) -> None:
-        subprocess.run([sys.executable, script, command], check=True, capture_output=True)
-
-    return PostgresControl(lambda: run("postgres-stop"), lambda: run("postgres-start"))
+    return PostgresControl(*_controls(profile, "postgres-stop", "postgres-start"))
 
 
 def locate() -> Infrastructure:
