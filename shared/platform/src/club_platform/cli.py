@@ -2,6 +2,9 @@
 
     club topics apply [--file F] [--replication-factor N]   create or reconcile topics (idempotent)
     club topics check [--file F]                            every catalogue topic is defined
+    club topics verify                                      every record on every catalogue
+                                                            topic, from offset 0, is a valid
+                                                            event (what a subscriber reads)
     club tail TOPIC [--from-beginning] [--limit N]          decoded envelopes, one JSON a line
     club dlq list GROUP [--limit N]                         dead letters with their reasons
     club dlq replay GROUP [--limit N]                       send them back for GROUP only
@@ -41,15 +44,23 @@ DEFAULT_ACCESS_FILE = Path("deploy/kafka/access.yaml")
 
 
 def topic_specs(path: Path | None = None, replication_factor: int | None = None) -> list[TopicSpec]:
-    """The topics (and dead-letter topics) defined in `deploy/kafka/topics.yaml`."""
+    """The topics (and dead-letter topics) defined in `deploy/kafka/topics.yaml`.
+
+    On a cluster, `CLUB_KAFKA_REPLICATION_FACTOR` and `CLUB_KAFKA_MIN_INSYNC_REPLICAS` (written
+    by deploy/local/infra.py for its three-broker cluster) replace the file's single-node
+    values; `--replication-factor` wins over both."""
     path = path or _find_topics_file()
     document = yaml.safe_load(path.read_text())
     defaults = document.get("defaults", {})
+    replication_factor = replication_factor or _int_env("CLUB_KAFKA_REPLICATION_FACTOR")
+    min_insync = _int_env("CLUB_KAFKA_MIN_INSYNC_REPLICAS")
     specs = []
     for section in ("topics", "dead_letter_topics"):
         for name, spec in (document.get(section) or {}).items():
             spec = spec or {}
             config = {**defaults.get("config", {}), **spec.get("config", {})}
+            if min_insync:
+                config["min.insync.replicas"] = min_insync
             specs.append(TopicSpec(
                 name=name,
                 partitions=int(spec.get("partitions", defaults.get("partitions", 3))),
@@ -58,6 +69,11 @@ def topic_specs(path: Path | None = None, replication_factor: int | None = None)
                 config={k: str(v) for k, v in config.items()},
             ))
     return specs
+
+
+def _int_env(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else None
 
 
 def _find(relative: Path) -> Path:
@@ -179,6 +195,40 @@ def cmd_topics_check(args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
+async def cmd_topics_verify(args: argparse.Namespace) -> int:
+    """Read every catalogue topic from offset 0, as a new subscriber or a rebuild would, and
+    count what does not decode as a valid event of its topic (not JSON, no CloudEvents
+    headers, an unknown type or version, a schema violation). A `ce_id` seen twice is counted
+    apart: delivery is at least once, and every consumer's inbox skips the second."""
+    conn = connection()
+    report: dict[str, dict] = {}
+    invalid = 0
+    for topic in sorted(catalogue_topics()):
+        counts = {"records": 0, "valid": 0, "invalid": 0, "repeated_ce_id": 0}
+        seen: set = set()
+        examples: list[str] = []
+        async for record in read_topic(conn, topic, from_beginning=True, limit=None,
+                                       idle_seconds=args.idle, to_start_end=True):
+            counts["records"] += 1
+            try:
+                envelope, event = decode(list(record.headers or ()), record.value)
+                if event.topic != topic:
+                    raise PoisonMessage(f"an event of {event.topic} on {topic}")
+            except PoisonMessage as e:
+                counts["invalid"] += 1
+                if len(examples) < 3:
+                    examples.append(f"offset {record.partition}:{record.offset}: {e}")
+                continue
+            counts["valid"] += 1
+            if envelope.id in seen:
+                counts["repeated_ce_id"] += 1
+            seen.add(envelope.id)
+        invalid += counts["invalid"]
+        report[topic] = counts | ({"examples": examples} if examples else {})
+    print(json.dumps({"topics": report, "invalid": invalid}, indent=2))
+    return 1 if invalid else 0
+
+
 async def cmd_tail(args: argparse.Namespace) -> int:
     async for record in read_topic(connection(), args.topic, from_beginning=args.from_beginning,
                                    limit=args.limit, idle_seconds=args.idle):
@@ -295,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     check = topics.add_parser("check")
     check.add_argument("--file", type=Path)
     check.set_defaults(run=cmd_topics_check)
+    verify = topics.add_parser("verify")
+    verify.add_argument("--idle", type=float, default=2.0)
+    verify.set_defaults(run=cmd_topics_verify)
 
     tail = sub.add_parser("tail")
     tail.add_argument("topic")
