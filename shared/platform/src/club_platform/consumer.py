@@ -209,7 +209,7 @@ class ConsumerRunner:
         self._stopping = asyncio.Event()
         self._dead_letters = None
         self.broker = KafkaBroker(
-            kafka.bootstrap_servers,
+            kafka.servers,
             security=kafka.faststream_security(),
             logger=log,
             log_level=logging.DEBUG,  # FastStream's per-batch "Received"/"Processed" lines

@@ -37,6 +37,12 @@ class KafkaConnection:
         )
 
     @property
+    def servers(self) -> list[str]:
+        """The bootstrap list as hosts: `a:9092,b:9092` names a cluster's brokers (aiokafka
+        splits such a string itself, FastStream's broker takes it as one host)."""
+        return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
+
+    @property
     def uses_ssl(self) -> bool:
         return self.security_protocol in ("SSL", "SASL_SSL")
 
