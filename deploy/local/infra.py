@@ -362,9 +362,6 @@ def launch_kafka_node(node: KafkaNode) -> subprocess.Popen | None:
     """Start one node's JVM (not waiting for it); None when it already runs."""
     if kafka_pid(node):
         return None
-    if port_open(node.port):
-        fail(f"port {node.port} is taken by another program "
-             f"(set {PROFILE.env_prefix}KAFKA_PORT)")
     node.data.mkdir(parents=True, exist_ok=True)
     node.logs.mkdir(parents=True, exist_ok=True)
     config = kafka_config(node)
@@ -387,9 +384,13 @@ def launch_kafka_node(node: KafkaNode) -> subprocess.Popen | None:
 def start_kafka(node_id: int | None = None) -> None:
     """Start every node (a quorum forms only once most of its voters run, so all are
     launched before any is awaited), or only `node_id`."""
+    nodes = [kafka_node(node_id)] if node_id else kafka_nodes()
+    for node in nodes:
+        if not kafka_pid(node) and port_open(node.port):
+            fail(f"port {node.port} is taken by another program "
+                 f"(set {PROFILE.env_prefix}KAFKA_PORT)")
     ensure_kafka_jars()
     KAFKA_DIR.mkdir(parents=True, exist_ok=True)
-    nodes = [kafka_node(node_id)] if node_id else kafka_nodes()
     started = time.monotonic()
     launched = [(node, launch_kafka_node(node)) for node in nodes]
     for node, process in launched:
