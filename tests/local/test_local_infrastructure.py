@@ -3,12 +3,16 @@ local infrastructure works from a clone in a directory PostgreSQL's user cannot 
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import json
 import os
 import shlex
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from club_platform.testing import infrastructure
@@ -134,3 +138,35 @@ def test_infra_says_what_to_do_in_one_line_not_a_traceback(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"port {port} is taken" in result.stderr and "CLUB_TEST_KAFKA_PORT" in result.stderr
+
+
+async def test_topics_verify_finds_what_is_not_a_valid_event(kafka_connection, event_publisher):
+    """`club topics verify` reads a topic from offset 0 as a subscriber would, and counts a
+    record that is not JSON and one with no CloudEvents headers; valid events pass."""
+    from aiokafka import AIOKafkaProducer
+    from club_contracts import CustomerErased
+    from club_platform.testing import forget_history
+
+    topic = "customer.erased"
+    await event_publisher.publish(CustomerErased(customer_id=uuid4(), erased_at=datetime.now(UTC)))
+    producer = AIOKafkaProducer(**kafka_connection.client_args(), acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b"not json", key=b"k")
+        await producer.send_and_wait(topic, b'{"customer_id": "x"}', key=b"k", headers=[])
+    finally:
+        await producer.stop()
+    try:
+        result = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "club_platform.cli", "topics", "verify",
+                             "--topic", topic],
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_connection.bootstrap_servers})
+        report = json.loads(result.stdout)
+        counts = report["topics"][topic]
+        assert result.returncode == 1, result.stderr
+        assert counts["invalid"] == 2 and counts["valid"] >= 1, counts
+        assert report["invalid"] == 2
+    finally:
+        # this broker is the tests' own: leave no invalid record for a later rebuild
+        await forget_history(kafka_connection, [topic])

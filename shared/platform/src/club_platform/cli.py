@@ -203,7 +203,7 @@ async def cmd_topics_verify(args: argparse.Namespace) -> int:
     conn = connection()
     report: dict[str, dict] = {}
     invalid = 0
-    for topic in sorted(catalogue_topics()):
+    for topic in sorted(args.topic or catalogue_topics()):
         counts = {"records": 0, "valid": 0, "invalid": 0, "repeated_ce_id": 0}
         seen: set = set()
         examples: list[str] = []
@@ -347,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     check.set_defaults(run=cmd_topics_check)
     verify = topics.add_parser("verify")
     verify.add_argument("--idle", type=float, default=2.0)
+    verify.add_argument("--topic", action="append", help="only this topic (repeatable)")
     verify.set_defaults(run=cmd_topics_verify)
 
     tail = sub.add_parser("tail")
