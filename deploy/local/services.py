@@ -60,7 +60,8 @@ def env_file() -> dict[str, str]:
 def add_to_env_file(values: dict[str, str]) -> None:
     lines = [line for line in ENV_FILE.read_text().splitlines()
              if line.split("=", 1)[0] not in values]
-    lines += [f"{name}={value}" for name, value in values.items()]
+    # quoted as a shell reads it (`. ./.env.local`): the clone's path may hold spaces
+    lines += [f"{name}={shlex.quote(value)}" for name, value in values.items()]
     ENV_FILE.write_text("\n".join(lines) + "\n")
 
 

@@ -12,13 +12,16 @@ every service's tests get the same real infrastructure:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from uuid import UUID, uuid4
 
 import pytest
 import pytest_asyncio
+from aiokafka import AIOKafkaConsumer
 from club_contracts import topics as catalogue_topics
 from club_platform.auth import Role, issue_token
 from club_platform.cli import topic_specs
@@ -53,8 +56,27 @@ async def kafka_connection(club_infrastructure: Infrastructure) -> KafkaConnecti
         specs = topic_specs()  # the project's deploy/kafka/topics.yaml
     except SystemExit:  # a service tested outside the repository: the catalogue's topics
         specs = [TopicSpec(t) for t in catalogue_topics()]
-    await ensure_topics(connection, specs)
+    if await ensure_topics(connection, specs):
+        await topics_visible(connection, {s.name for s in specs})
     return connection
+
+
+async def topics_visible(connection: KafkaConnection, names: set[str],
+                         timeout: float = 30.0) -> None:
+    """Wait until the broker's metadata lists every topic just created: a fresh broker
+    (the tests' own, started for this session) answers a create before every listener's
+    metadata has the topic, and a client asking then would not see it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        consumer = AIOKafkaConsumer(**connection.client_args(), group_id=None)
+        await consumer.start()
+        try:
+            missing = names - set(await consumer.topics())
+        finally:
+            await consumer.stop()
+        if not missing or time.monotonic() > deadline:
+            return
+        await asyncio.sleep(0.2)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
