@@ -666,6 +666,10 @@ def env_line(name: str, value: str) -> str:
     return f"{name}={shlex.quote(value)}"
 
 
+def unquote(value: str) -> str:
+    return "".join(shlex.split(value)) if value.startswith("'") else value
+
+
 def write_env() -> None:
     values = local_secrets()
     kafka = bootstrap_servers()
@@ -697,9 +701,11 @@ def write_env() -> None:
              f"({PROFILE.name})."]
     lines += [env_line(name, value) for name, value in settings.items()]
     existing = ENV_FILE.read_text().splitlines() if ENV_FILE.exists() else []
-    # Keep what other tools added (e.g. the services' HTTP addresses from `make up`).
-    kept = [line for line in existing
-            if "=" in line and not line.startswith("#") and line.split("=", 1)[0] not in settings]
+    # Keep what other tools added (e.g. the services' HTTP addresses from `make up`), quoted
+    # again: a file written before paths were quoted still reads as the shell needs.
+    kept = [env_line(name, unquote(value)) for name, value in
+            (line.split("=", 1) for line in existing if "=" in line and not line.startswith("#"))
+            if name not in settings]
     ENV_FILE.write_text("\n".join(lines + kept) + "\n")
     ENV_FILE.chmod(0o600)
 
