@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Real Kafka and PostgreSQL on this machine, without Docker (BLUEPRINT §7).
+"""Real Kafka and PostgreSQL on this machine, without Docker.
 
     python3 deploy/local/infra.py up       install what is missing, start both, wait until ready
     python3 deploy/local/infra.py down     stop both (data kept)
@@ -642,7 +642,7 @@ def create_service_databases() -> None:
         psql(f"{verb} ROLE {service} LOGIN PASSWORD '{password}'")
         if not psql(f"SELECT 1 FROM pg_database WHERE datname = '{service}'").strip():
             psql(f"CREATE DATABASE {service} OWNER {service}")
-        # Only its own role may open a service's database (BLUEPRINT §1).
+        # Only its own role may open a service's database: services share data only on Kafka.
         psql(f"REVOKE ALL ON DATABASE {service} FROM PUBLIC")
         psql(f"GRANT CONNECT, TEMPORARY ON DATABASE {service} TO {service}")
         # Booking's exclusion constraint needs btree_gist; create it as superuser once.
