@@ -1,4 +1,4 @@
-"""Shared parts of the benchmarks: infrastructure from .env.local, fresh databases, timing,
+"""Shared parts of the benchmarks: infrastructure from .env.test, fresh databases, timing,
 medians and the report. Benchmarks are not tests: they print a table of ratios against a
 baseline measured in the same run (the machine is shared and noisy) and write JSON to
 .benchmarks/."""
@@ -45,8 +45,9 @@ def infrastructure() -> tuple[KafkaConnection, DatabaseFactory]:
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     admin = os.environ.get("CLUB_POSTGRES_ADMIN_URL")
     if not (kafka and admin):
-        raise SystemExit("run through `make bench` (it starts the infrastructure and loads "
-                         ".env.local), or set KAFKA_BOOTSTRAP_SERVERS and CLUB_POSTGRES_ADMIN_URL")
+        raise SystemExit("run through `make bench` (it starts the tests' infrastructure and "
+                         "loads .env.test), or set KAFKA_BOOTSTRAP_SERVERS and "
+                         "CLUB_POSTGRES_ADMIN_URL")
     return KafkaConnection(kafka), DatabaseFactory(admin)
 
 
