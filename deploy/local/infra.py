@@ -460,10 +460,15 @@ def up() -> None:
     start_postgres()
     start_kafka()
     write_env()
+    if os.environ.get("CLUB_KEYCLOAK", "on") != "off":
+        import keycloak  # the identity provider: its own module, deploy/local/keycloak.py
+        keycloak.up()
     say(f"infrastructure ready in {time.monotonic() - started:.1f}s; addresses in {ENV_FILE}")
 
 
 def down() -> None:
+    import keycloak
+    keycloak.stop()  # before PostgreSQL, which holds its database
     stop_kafka()
     stop_postgres()
 
@@ -484,6 +489,8 @@ def status() -> int:
     postgres = (PG_DATA / "PG_VERSION").exists() and pg_running()
     print(f"kafka:      {'running pid ' + str(kafka) if kafka else 'stopped'}  {HOST}:{KAFKA_PORT}")
     print(f"postgresql: {'running' if postgres else 'stopped'}  {HOST}:{POSTGRES_PORT}")
+    import keycloak
+    keycloak.status()
     return 0 if kafka and postgres else 1
 
 

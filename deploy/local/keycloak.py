@@ -4,6 +4,7 @@
     python3 deploy/local/keycloak.py up       fetch, build once, start, wait, provision demo users
     python3 deploy/local/keycloak.py down     stop it (its database is kept)
     python3 deploy/local/keycloak.py status   running or not, where
+    python3 deploy/local/keycloak.py info     where to sign in, the demo users and passwords
 
 `org.keycloak:keycloak-quarkus-dist` (the zip) comes from Maven Central through Maven, like
 Kafka. Keycloak 26.4 runs on Debian's Java 17 (it warns that 21 is recommended; nothing else).
@@ -36,7 +37,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import infra  # noqa: E402  (the PostgreSQL cluster, secrets file and helpers it shares)
+import infra
 
 VERSION = "26.4.7"
 PORT = int(os.environ.get("CLUB_KEYCLOAK_PORT", "18080"))
@@ -55,11 +56,10 @@ DEMO_USERS = {
     "head": "head", "deputy": "deputy", "attendant": "attendant",
     "specialist": "crm_specialist", "hradmin": "hr_admin", "member": "member",
 }
-DEMO_IDS = {  # fixed ids, so that `make up` twice gives the same demo users
-    "head": "00000000-0000-4000-8000-0000000000a1", "deputy": "00000000-0000-4000-8000-0000000000a2",
-    "attendant": "00000000-0000-4000-8000-0000000000a3", "specialist": "00000000-0000-4000-8000-0000000000a4",
-    "hradmin": "00000000-0000-4000-8000-0000000000a5", "member": "00000000-0000-4000-8000-0000000000b1",
-}
+# Fixed ids, so that `make up` twice gives the same demo users.
+DEMO_IDS = {name: f"00000000-0000-4000-8000-0000000000{suffix}" for name, suffix in (
+    ("head", "a1"), ("deputy", "a2"), ("attendant", "a3"), ("specialist", "a4"),
+    ("hradmin", "a5"), ("member", "b1"))}
 
 
 def say(message: str) -> None:
@@ -103,7 +103,8 @@ def ensure_dist() -> Path:
             infra.apt_install("maven")
             mvn = shutil.which("mvn")
         if not mvn:
-            infra.fail("Maven is needed to fetch Keycloak from Maven Central (apt-get install -y maven)")
+            infra.fail("Maven is needed to fetch Keycloak from Maven Central "
+                       "(apt-get install -y maven)")
     download = DIR / "download"
     download.mkdir(parents=True, exist_ok=True)
     say(f"fetching org.keycloak:keycloak-quarkus-dist:{VERSION} (zip) from Maven Central")
@@ -112,7 +113,8 @@ def ensure_dist() -> Path:
          f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{VERSION}:zip",
          f"-DoutputDirectory={download}"], capture_output=True, text=True)
     if result.returncode != 0:
-        infra.fail(f"Maven could not fetch Keycloak:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+        infra.fail("Maven could not fetch Keycloak:\n"
+                   f"{result.stdout[-3000:]}{result.stderr[-2000:]}")
     archive = download / f"keycloak-quarkus-dist-{VERSION}.zip"
     with zipfile.ZipFile(archive) as z:
         z.extractall(DIR)
@@ -298,9 +300,9 @@ def provision_demo_users() -> None:
         else:
             admin("POST", "/users", user, token=token)
             user_id = admin("GET", f"/users?exact=true&username={username}", token=token)[0]["id"]
+        password = values[f"keycloak_user_{username}"]
         admin("PUT", f"/users/{user_id}/reset-password",
-              {"type": "password", "value": values[f"keycloak_user_{username}"], "temporary": False},
-              token=token)
+              {"type": "password", "value": password, "temporary": False}, token=token)
         role_repr = admin("GET", f"/roles/{role}", token=token)
         admin("POST", f"/users/{user_id}/role-mappings/realm", [role_repr], token=token)
 
@@ -328,6 +330,18 @@ def up() -> None:
     write_env()
 
 
+def info() -> None:
+    """Where to sign in, and the demo users (local-only passwords from .local/secrets.json)."""
+    values = keycloak_secrets()
+    print(f"\nSign-in (OpenID Connect, Keycloak {VERSION}): {issuer()}")
+    print(f"  your account:  {issuer()}/account   (the staff console will use client club-console)")
+    print(f"  administration: {base_url()}/admin   user admin, password in .local/secrets.json")
+    print("  demo users, one per role (passwords are local to this machine):")
+    for username, role in DEMO_USERS.items():
+        print(f"    {username:<11} {role:<15} {values[f'keycloak_user_{username}']}")
+    print("  operators can still sign a local token: uv run club token head\n")
+
+
 def status() -> bool:
     running = pid()
     print(f"keycloak:   {'running pid ' + str(running) if running else 'stopped'}  {base_url()}")
@@ -349,6 +363,8 @@ def main() -> int:
             stop()
         case "status":
             return 0 if status() else 1
+        case "info":
+            info()
         case _:
             print(__doc__)
             return 2

@@ -101,6 +101,36 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge.rstrip(b"=").decode()
 
 
+class Browser:
+    """httpx with a cookie jar of its own: Keycloak marks its cookies Secure, which browsers
+    send to http://127.0.0.1 (loopback counts as a secure context) and httpx does not."""
+
+    def __init__(self) -> None:
+        self.http = httpx.AsyncClient(timeout=30, follow_redirects=False)
+        self.jar: dict[str, str] = {}
+
+    async def __aenter__(self) -> Browser:
+        return self
+
+    async def __aexit__(self, *_exc) -> None:
+        await self.http.aclose()
+
+    async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
+        cookies = "; ".join(f"{k}={v}" for k, v in self.jar.items())
+        response = await self.http.request(method, url, headers={"Cookie": cookies} if cookies
+                                           else {}, **kwargs)
+        for header in response.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            self.jar[name.strip()] = rest.split(";", 1)[0]
+        return response
+
+    async def get(self, url: str, **kwargs) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)
+
+
 def _form_action(page: str, form_id: str) -> str | None:
     form = re.search(rf'<form[^>]*id="{form_id}"[^>]*>', page)
     if form is None:
@@ -116,7 +146,7 @@ async def sign_in(provider: Provider, username: str, password: str, *,
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(12)
     endpoint = f"{provider.issuer}/protocol/openid-connect"
-    async with httpx.AsyncClient(timeout=30, follow_redirects=False) as browser:
+    async with Browser() as browser:
         page = await browser.get(f"{endpoint}/auth", params={
             "client_id": client_id, "redirect_uri": REDIRECT_URI, "response_type": "code",
             "scope": "openid", "state": state, "nonce": secrets.token_urlsafe(12),
@@ -126,12 +156,24 @@ async def sign_in(provider: Provider, username: str, password: str, *,
         assert action, "no login form on the login page"
         answer = await browser.post(action, data={"username": username, "password": password,
                                                    "credentialId": ""})
-        if answer.status_code == 200 and _form_action(answer.text, "kc-passwd-update-form"):
-            # The one-time "set your password" action of a new hire.
-            assert new_password, "the provider asks for a new password"
-            answer = await browser.post(_form_action(answer.text, "kc-passwd-update-form"),
-                                        data={"password-new": new_password,
-                                              "password-confirm": new_password})
+        # A new hire's first sign-in: the one-time "set your password" action, then the
+        # provider may ask them to complete their profile (their e-mail is not HR's to send).
+        for _ in range(3):
+            if answer.status_code == 302 and "/login-actions/required-action" in answer.headers[
+                    "location"]:
+                answer = await browser.get(answer.headers["location"])
+            if answer.status_code != 200:
+                break
+            if action := _form_action(answer.text, "kc-passwd-update-form"):
+                assert new_password, "the provider asks for a new password"
+                answer = await browser.post(action, data={"password-new": new_password,
+                                                          "password-confirm": new_password})
+            elif action := _form_action(answer.text, "kc-update-profile-form"):
+                answer = await browser.post(action, data={
+                    "username": username, "email": f"{username}@club.invalid",
+                    "firstName": "New", "lastName": "Hire"})
+            else:
+                break
         if answer.status_code != 302:
             message = re.search(r'kc-feedback-text">([^<]+)<|input-error[^>]*>\s*([^<]+)<',
                                 answer.text)

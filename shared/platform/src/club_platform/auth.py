@@ -158,7 +158,8 @@ class TokenVerifier:
             return self._verify_provider_token(token, algorithm)
         if self._key is not None and algorithm == self._algorithm:
             return self._verify_local_token(token)
-        accepted = [*(OIDC_ALGORITHMS if self._oidc else ()), *((self._algorithm,) if self._key else ())]
+        accepted = [*(OIDC_ALGORITHMS if self._oidc else ()),
+                    *((self._algorithm,) if self._key else ())]
         raise Unauthorized(f"tokens signed with {algorithm!r} are not accepted here "
                            f"(accepted: {', '.join(accepted)})")
 
@@ -181,8 +182,10 @@ class TokenVerifier:
         except ValueError as e:
             raise Unauthorized(f"the token carries no staff or customer id in {SUBJECT_CLAIM!r}"
                                ) from e
-        named = claims.get("roles") if isinstance(claims.get("roles"), list) else [claims.get("role")]
-        roles = {Role(r) for r in named if r in Role._value2member_map_}
+        named = claims.get("roles")
+        if not isinstance(named, list):
+            named = [claims.get("role")]
+        roles = {Role(r) for r in named if isinstance(r, str) and r in Role._value2member_map_}
         if len(roles) != 1:
             raise Forbidden("the account holds no club role" if not roles
                             else "the account holds more than one club role")
