@@ -205,7 +205,7 @@ class TokenVerifier:
         except jwt.InvalidAudienceError as e:
             raise Unauthorized(f"the token is not meant for {self._audience!r}") from e
         except jwt.InvalidSignatureError as e:
-            raise Unauthorized("the token's signature does not verify") from e
+            raise Unauthorized(f"the token's signature does not verify: {e}") from e
         except jwt.InvalidTokenError as e:
             raise Unauthorized(f"the token is not valid: {e}") from e
 
