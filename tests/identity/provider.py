@@ -170,7 +170,8 @@ async def sign_in(provider: Provider, username: str, password: str, *,
                                                           "password-confirm": new_password})
             elif action := _form_action(answer.text, "kc-update-profile-form"):
                 answer = await browser.post(action, data={
-                    "username": username, "email": f"{username}@club.invalid",
+                    "username": username,
+                    "email": username if "@" in username else f"{username}@club.invalid",
                     "firstName": "New", "lastName": "Hire"})
             else:
                 break

@@ -211,3 +211,34 @@ async def test_replaying_hr_topics_from_offset_0_changes_nothing(
     assert replayed >= 6  # three hires, a role change, the offboarding's events
 
     assert await snapshot(provider, ours) == before
+
+
+async def test_a_member_registered_by_crm_gets_an_account_and_erasure_removes_it(
+        club, provider, token):
+    customer_id = uuid4()
+    email = f"alba.{customer_id.hex[:8]}@example.org"
+    registered = await call(club, "crm", token(Role.CRM_SPECIALIST), "/customers", "POST",
+                            json={"customer_id": str(customer_id), "full_name": "Alba Reyes",
+                                  "email": email, "tier": "standard"})
+    assert registered.status_code == 201, registered.text
+    user = await account(provider, customer_id, enabled=True, role="member")
+    # The provider has the name and e-mail from CRM's records (the event carries neither).
+    assert (user["username"], user["email"], user["firstName"]) == (email, email, "Alba Reyes")
+    assert await provider.realm_roles(user["id"]) & {r.value for r in Role} == {"member"}
+
+    await provider.admin("PUT", f"/users/{user['id']}/reset-password", expect=204, json={
+        "type": "password", "value": "first-Pass-1234", "temporary": True})
+    tokens = await sign_in(provider, email, "first-Pass-1234", new_password="her-Pass-5678")
+    mine = await call(club, "crm", tokens["access_token"], "/customers/me")
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["customer_id"] == str(customer_id)
+
+    erased = await call(club, "crm", token(Role.CRM_SPECIALIST), f"/customers/{customer_id}/erase",
+                        "POST")
+    assert erased.status_code == 200, erased.text
+
+    async def gone():
+        return await provider.user_by_club_id(customer_id) is None
+    await wait_for(gone, timeout=60, interval=0.5, what="the erased member's account is removed")
+    with pytest.raises(SignInRefused):
+        await sign_in(provider, email, "her-Pass-5678")

@@ -15,6 +15,9 @@ What each event does to the user whose `club_id` attribute is the staff id:
 - `staff.changed`: the role replaces the previous club role; `suspended` or `offboarded`
   disables the user and ends their sessions; `active` enables them again.
 - `staff.offboarded`: disabled, sessions ended.
+- `customer.registered` (CRM's own): a member's user tied to the customer id, named and
+  addressed from CRM's encrypted records, with the "set your password" action.
+- `customer.erased`: the member's user is deleted.
 
 Replays and events out of order converge: the user keeps the effective time of the last status
 it took (`club_status_at`), and an event no newer than that changes nothing (an offboarding
@@ -31,7 +34,13 @@ from datetime import datetime
 from uuid import UUID
 
 import httpx
-from club_contracts import StaffChanged, StaffHired, StaffOffboarded
+from club_contracts import (
+    CustomerErased,
+    CustomerRegistered,
+    StaffChanged,
+    StaffHired,
+    StaffOffboarded,
+)
 from club_platform.auth import Role
 from club_platform.consumer import EventConsumer
 from club_platform.envelope import Envelope
@@ -190,6 +199,24 @@ class Accounts:
         log.info("account of %s: %s%s", staff_id, status, f" as {role}" if role else "")
 
 
+    async def member_registered(self, customer_id: UUID, *, full_name: str | None,
+                                email: str | None, registered_at: datetime) -> None:
+        """A member's account, tied to their customer id; name and e-mail come from CRM's
+        own records (never from the bus). They choose their password on first sign-in."""
+        if await self.find(customer_id) is not None:
+            return
+        await self._create(customer_id, username=email or f"member.{customer_id.hex[:12]}",
+                           role=Role.MEMBER.value, enabled=True, status="active",
+                           status_at=registered_at, first_name=full_name, email=email)
+
+    async def member_erased(self, customer_id: UUID) -> None:
+        """Erasure (R1 §6) removes the account too: the provider keeps no copy of them."""
+        user = await self.find(customer_id)
+        if user is not None:
+            await self._call("DELETE", f"/users/{user['id']}", missing_ok=True)
+            log.info("account of customer %s removed", customer_id)
+
+
 def staff_username(display_name: str | None, staff_id: UUID) -> str:
     """A readable, unique login: the name in lower case with dots, then the id's first six."""
     slug = re.sub(r"[^\w]+", ".", (display_name or "staff").lower(), flags=re.UNICODE).strip(".")
@@ -205,8 +232,26 @@ def _editable(user: dict) -> dict:
     return {k: user[k] for k in keep if k in user}
 
 
-def build_accounts_consumer(accounts: Accounts) -> EventConsumer:
+def build_accounts_consumer(accounts: Accounts, cipher=None) -> EventConsumer:
+    """`cipher` (CRM's field cipher) opens a new member's name and e-mail; without it members
+    get no accounts (only staff do)."""
     consumer = EventConsumer("accounts")
+
+    if cipher is not None:
+        @consumer.handles(CustomerRegistered)
+        async def registered(session: AsyncSession, event: CustomerRegistered,
+                             _envelope: Envelope) -> None:
+            from club_crm.services.customers import member_contact
+            contact = await member_contact(session, cipher, event.customer_id)
+            if contact is None:
+                return  # erased before its account was made: nothing to make
+            await accounts.member_registered(event.customer_id, registered_at=event.registered_at,
+                                             **contact)
+
+        @consumer.handles(CustomerErased)
+        async def erased(_session: AsyncSession, event: CustomerErased,
+                         _envelope: Envelope) -> None:
+            await accounts.member_erased(event.customer_id)
 
     @consumer.handles(StaffHired)
     async def hired(_session: AsyncSession, event: StaffHired, _envelope: Envelope) -> None:

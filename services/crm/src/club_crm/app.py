@@ -28,7 +28,7 @@ def build_app(settings: CrmSettings | None = None, *, clock: Clock | None = None
         accounts = Accounts(ProviderAccess(
             settings.accounts_provider_url, settings.accounts_realm, settings.accounts_client_id,
             settings.accounts_client_secret.get_secret_value()))
-        side = (build_accounts_consumer(accounts),)
+        side = (build_accounts_consumer(accounts, settings.cipher),)
     runtime = ServiceRuntime(settings, consumer=build_consumer(Policy.from_settings(settings)),
                              jobs=build_jobs(settings), clock=clock, side_consumers=side)
     app = create_app(
