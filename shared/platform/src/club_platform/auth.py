@@ -138,6 +138,13 @@ class TokenVerifier:
     def uses_provider(self) -> bool:
         return self._oidc is not None
 
+    def is_local(self, token: str) -> bool:
+        """A shared-secret token: verified without any network, so on the event loop."""
+        try:
+            return jwt.get_unverified_header(token).get("alg") == self._algorithm
+        except jwt.InvalidTokenError:
+            return True  # refused at once by verify(), no key fetched
+
     def verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
@@ -232,7 +239,7 @@ async def authenticated(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a bearer token is required")
     verifier: TokenVerifier = request.app.state.token_verifier
-    if verifier.uses_provider:
+    if verifier.uses_provider and not verifier.is_local(credentials.credentials):
         # The provider's keys may have to be fetched (first use, rotation): not on the loop.
         principal = await run_in_threadpool(verifier.verify, credentials.credentials)
     else:
