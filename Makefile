@@ -49,6 +49,7 @@ cluster-infra: install
 up: infra
 	@$(RUN) uv run --frozen python deploy/local/services.py up
 	@$(RUN) uv run --frozen python deploy/local/demo.py $(DEMO_ARGS)
+	@if [ "$${CLUB_KEYCLOAK:-on}" != off ]; then $(PYTHON) deploy/local/keycloak.py info; fi
 
 demo:
 	@$(RUN) uv run --frozen python deploy/local/demo.py $(DEMO_ARGS)

@@ -738,6 +738,12 @@ COMPONENTS: list[Component] = [
 # ------------------------------------------------------------------ commands
 
 
+def keycloak_wanted() -> bool:
+    """The sign-in provider runs beside the platform and the tests' infrastructure; the
+    cluster profile's fault tests sign with the operators' shared secret and leave it out."""
+    return setting("KEYCLOAK", "off" if PROFILE.brokers > 1 else "on") != "off"
+
+
 def up() -> None:
     started = time.monotonic()
     java()
@@ -745,11 +751,16 @@ def up() -> None:
     for component in COMPONENTS:
         component.start()
     write_env()
+    if keycloak_wanted():
+        import keycloak  # the identity provider: its own module, deploy/local/keycloak.py
+        keycloak.up()
     say(f"infrastructure ({PROFILE.name}) ready in {time.monotonic() - started:.1f}s; "
         f"addresses in {ENV_FILE.name}")
 
 
 def down() -> None:
+    import keycloak
+    keycloak.stop()  # before PostgreSQL, which holds its database
     for component in reversed(COMPONENTS):
         component.stop()
 
@@ -776,6 +787,9 @@ def status() -> int:
         pid = kafka_pid(node)
         print(f"  node {node.node_id}:  {'running pid ' + str(pid) if pid else 'stopped'}  "
               f"{HOST}:{node.port}")
+    if keycloak_wanted():
+        import keycloak
+        keycloak.status()
     return 0 if all(component.running() for component in COMPONENTS) else 1
 
 

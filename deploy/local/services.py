@@ -101,6 +101,10 @@ def start(service: str, port: int, values: dict[str, str]) -> None:
     env = {**LOCAL_DEFAULTS, **os.environ, **values, f"{prefix}_HTTP_PORT": str(port),
            f"{prefix}_CLOCK_OFFSET_FILE": str(CLOCK_FILE),
            "CRM_SURVEY_LINK_BASE_URL": f"http://127.0.0.1:{SERVICES['crm']}"}
+    if service == "crm" and values.get("CLUB_KEYCLOAK_URL"):
+        # CRM keeps the sign-in accounts in step with HR (club_crm.accounts).
+        env |= {"CRM_ACCOUNTS_PROVIDER_URL": values["CLUB_KEYCLOAK_URL"],
+                "CRM_ACCOUNTS_CLIENT_SECRET": values["CLUB_KEYCLOAK_ACCOUNTS_SECRET"]}
     with (LOG_DIR / f"{service}.log").open("ab") as log:
         process = subprocess.Popen([sys.executable, "-m", f"club_{service}"], env=env,
                                    stdout=log, stderr=subprocess.STDOUT,

@@ -54,10 +54,11 @@ class ServiceFacts:
 
     @property
     def required(self) -> set[str]:
-        """The variables without which it refuses to start (HS256 needs the JWT secret)."""
+        """The variables without which it refuses to start (and, in production, the identity
+        provider's issuer: the shared-secret tokens are refused there)."""
         fields = self.settings_class.model_fields
         return {f"{self.prefix}_{field.upper()}" for field, info in fields.items()
-                if info.is_required()} | {f"{self.prefix}_JWT_SECRET"}
+                if info.is_required()} | {f"{self.prefix}_OIDC_ISSUER"}
 
     @property
     def port(self) -> int:

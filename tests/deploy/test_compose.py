@@ -60,7 +60,7 @@ def test_the_example_env_file_names_every_required_variable_and_no_secret(root: 
     example = dict(line.split("=", 1) for line in lines)
     required = required_variables(root)
     assert required == {"POSTGRES_PASSWORD", "BOOKING_DB_PASSWORD", "RECEPTION_DB_PASSWORD",
-                        "CRM_DB_PASSWORD", "HR_DB_PASSWORD", "CLUB_JWT_SECRET",
+                        "CRM_DB_PASSWORD", "HR_DB_PASSWORD", "CLUB_OIDC_ISSUER",
                         "CRM_FIELD_ENCRYPTION_KEYS"}
     assert set(example) == required, "compose.env.example lists exactly the required values"
     assert all(value == "" for value in example.values()), "no working secret is committed"
@@ -193,7 +193,8 @@ def test_the_service_settings_validate_from_that_environment(
         monkeypatch.setenv(name, value)
     settings = facts.settings_class()
     assert settings.environment == "production"
-    assert settings.jwt_secret.get_secret_value() == secret_values["CLUB_JWT_SECRET"]
+    assert settings.oidc_issuer == secret_values["CLUB_OIDC_ISSUER"]
+    assert settings.jwt_secret is None, "production takes no shared-secret tokens"
     url = settings.database_url.get_secret_value()
     password = secret_values[f"{facts.prefix}_DB_PASSWORD"]
     assert url == f"postgresql+asyncpg://{service}:{password}@postgres:5432/{service}", \

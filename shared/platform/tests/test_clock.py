@@ -40,4 +40,6 @@ def test_a_service_takes_the_offset_clock_only_when_configured_and_never_in_prod
     assert isinstance(clock_for(_settings()), SystemClock)
     assert isinstance(clock_for(_settings(clock_offset_file=tmp_path / "c")), OffsetClock)
     with pytest.raises(ValidationError, match="development and tests only"):
-        _settings(clock_offset_file=tmp_path / "c", environment="production")
+        ServiceSettings(service_name="x", database_url="postgresql+asyncpg://x@h/d",
+                        kafka_bootstrap_servers="k:9092", oidc_issuer="https://sso.example/r",
+                        clock_offset_file=tmp_path / "c", environment="production")

@@ -268,10 +268,17 @@ async def test_health_and_metrics(shell):
 
 def test_secrets_have_no_defaults(monkeypatch):
     monkeypatch.delenv("JWT_SECRET", raising=False)
-    with pytest.raises(ValueError, match="JWT secret is required"):
+    with pytest.raises(ValueError, match="name the identity provider"):
         ServiceSettings(service_name="x", database_url="postgresql+asyncpg://x@h/d",
                         kafka_bootstrap_servers="h:1")
-    with pytest.raises(ValueError, match="at least 32"):
-        ServiceSettings(service_name="x", database_url="postgresql+asyncpg://x@h/d",
-                        kafka_bootstrap_servers="h:1", jwt_secret="short",
-                        environment="production")
+
+
+def test_production_refuses_the_shared_secret_and_takes_the_provider():
+    common = {"service_name": "x", "database_url": "postgresql+asyncpg://x@h/d",
+              "kafka_bootstrap_servers": "h:1", "environment": "production"}
+    with pytest.raises(ValueError, match="for local operators and tests"):
+        ServiceSettings(**common, jwt_secret="s" * 64)
+    with pytest.raises(ValueError, match="for local operators and tests"):
+        ServiceSettings(**common, jwt_secret="s" * 64, oidc_issuer="https://sso.example/realms/c")
+    settings = ServiceSettings(**common, oidc_issuer="https://sso.example/realms/club")
+    assert settings.jwt_secret is None and settings.oidc_issuer.endswith("/club")

@@ -43,7 +43,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{- define "club.usesJwtSecret" -}}
-{{- if hasPrefix "HS" (.Values.settings.JWT_ALGORITHM | default "HS256") }}true{{ end -}}
+{{- if and (hasPrefix "HS" (.Values.settings.JWT_ALGORITHM | default "HS256")) (ne (.Values.settings.ENVIRONMENT | default "production") "production") }}true{{ end -}}
 {{- end -}}
 
 {{- define "club.usesSasl" -}}

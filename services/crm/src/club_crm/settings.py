@@ -9,6 +9,10 @@
     CRM_SLA_CHECK_INTERVAL_SECONDS      60   how often the SLA escalation job runs
     CRM_SURVEY_VALID_DAYS               14   how long a survey link can be used (R2 §3.5)
     CRM_SURVEY_LINK_BASE_URL                 where the public survey form lives
+    CRM_ACCOUNTS_PROVIDER_URL           (off)  Keycloak's base URL: sign-in accounts follow HR
+    CRM_ACCOUNTS_REALM                  club   (club_crm.accounts)
+    CRM_ACCOUNTS_CLIENT_ID              club-accounts
+    CRM_ACCOUNTS_CLIENT_SECRET                 the service-account client's secret
 """
 
 from __future__ import annotations
@@ -40,6 +44,18 @@ class CrmSettings(ServiceSettings):
     sla_check_interval_seconds: float = Field(default=60, ge=1)
     survey_valid_days: int = Field(default=14, ge=1, le=365)
     survey_link_base_url: str = "http://127.0.0.1:8103"
+
+    # Sign-in accounts that follow HR (club_crm.accounts); off when no provider is named.
+    accounts_provider_url: str | None = None
+    accounts_realm: str = "club"
+    accounts_client_id: str = "club-accounts"
+    accounts_client_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _check_accounts(self) -> CrmSettings:
+        if self.accounts_provider_url and self.accounts_client_secret is None:
+            raise ValueError("CRM_ACCOUNTS_PROVIDER_URL needs CRM_ACCOUNTS_CLIENT_SECRET")
+        return self
 
     @model_validator(mode="after")
     def _check_keys(self) -> CrmSettings:

@@ -51,7 +51,8 @@ def clock_for(settings: ServiceSettings) -> Clock:
 
 class ServiceRuntime:
     def __init__(self, settings: ServiceSettings, *, consumer: EventConsumer | None = None,
-                 jobs: tuple[PeriodicJob, ...] = (), clock: Clock | None = None) -> None:
+                 jobs: tuple[PeriodicJob, ...] = (), clock: Clock | None = None,
+                 side_consumers: tuple[EventConsumer, ...] = ()) -> None:
         self.settings = settings
         self.clock: Clock = clock or clock_for(settings)
         self.database = Database(
@@ -71,6 +72,17 @@ class ServiceRuntime:
                 max_attempts=settings.consumer_max_attempts,
                 retry_backoff_ms=settings.consumer_retry_backoff_ms,
             )
+        # Consumers with their own group (`<group>.<name>`) and offsets, so that waiting on an
+        # outside system (e.g. the identity provider) never holds up the service's own.
+        self.side_runners: list[ConsumerRunner] = []
+        if settings.run_consumer:
+            self.side_runners = [
+                ConsumerRunner(side, self.database, self.kafka,
+                               group_id=f"{settings.group_id}.{side.name}",
+                               max_batch=settings.consumer_max_batch,
+                               max_attempts=settings.consumer_max_attempts,
+                               retry_backoff_ms=settings.consumer_retry_backoff_ms)
+                for side in side_consumers if side.topics]
         self.relay: OutboxRelay | None = None
         if settings.run_relay:
             self.relay = OutboxRelay(
@@ -86,27 +98,30 @@ class ServiceRuntime:
         if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self.runner is not None:
-            await self._start_runner()
+            await self._start_runner(self.runner)
+        for runner in self.side_runners:
+            await self._start_runner(runner)
         for job in self.jobs.values():
             self._tasks.append(asyncio.create_task(self._repeat(job), name=f"job-{job.name}"))
 
-    async def _start_runner(self) -> None:
-        assert self.runner is not None
+    async def _start_runner(self, runner: ConsumerRunner) -> None:
         backoff = 0.5
         while True:
             try:
                 # The group's dead-letter topic must exist before the first poison message.
-                await ensure_topics(self.kafka, [TopicSpec(self.runner.dead_letter_topic)])
-                await self.runner.start()
+                await ensure_topics(self.kafka, [TopicSpec(runner.dead_letter_topic)])
+                await runner.start()
                 return
             except Exception as e:
                 log.warning("consumer cannot start yet (%s); retrying in %.1fs", e, backoff)
                 with contextlib.suppress(Exception):
-                    await self.runner.stop()
+                    await runner.stop()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10)
 
     async def stop(self) -> None:
+        for runner in self.side_runners:
+            await runner.stop()
         if self.runner is not None:
             await self.runner.stop()
         if self.relay is not None:

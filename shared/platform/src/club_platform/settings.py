@@ -6,8 +6,9 @@ Every service subclasses `ServiceSettings` and sets its prefix, e.g. `BOOKING_`:
     BOOKING_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092
     BOOKING_JWT_SECRET=…
 
-Secrets have no working defaults: the service refuses to start without them, and in
-`production` it refuses a short JWT secret too.
+Secrets have no working defaults: the service refuses to start without them. Tokens come
+from the identity provider named by `…_OIDC_ISSUER`; the shared `…_JWT_SECRET` is for local
+operators and tests, and `production` refuses it.
 """
 
 from __future__ import annotations
@@ -59,8 +60,13 @@ class ServiceSettings(BaseSettings):
     # events), so by default readiness reports Kafka without failing on it.
     ready_requires_kafka: bool = False
 
-    # --- Auth (BLUEPRINT §5): JWT bearer tokens; HS256 with a shared secret, or RS256/ES256
-    # with the identity provider's public key.
+    # --- Auth: bearer tokens from the club's OpenID Connect provider, verified against the
+    # keys it publishes (found through <issuer>/.well-known/openid-configuration). The
+    # shared-secret HS256 path is for local operators and tests only; production refuses it.
+    oidc_issuer: str | None = None
+    oidc_keys_cache_seconds: float = Field(default=300, gt=0)
+    oidc_keys_refresh_cooldown_seconds: float = Field(default=5, ge=0)
+    # A fixed public key instead (RS256/ES256) still works where no discovery is possible.
     jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "ES256"] = "HS256"
     jwt_secret: SecretStr | None = None
     jwt_public_key: str | None = None
@@ -75,10 +81,13 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _check_secrets(self) -> ServiceSettings:
         if self.jwt_algorithm.startswith("HS"):
-            if self.jwt_secret is None:
-                raise ValueError("a JWT secret is required (…_JWT_SECRET)")
-            if self.environment == "production" and len(self.jwt_secret.get_secret_value()) < 32:
-                raise ValueError("in production the JWT secret must be at least 32 characters")
+            if self.environment == "production" and self.jwt_secret is not None:
+                raise ValueError(
+                    "the shared-secret (HS*) tokens are for local operators and tests; in "
+                    "production name the identity provider (…_OIDC_ISSUER) and unset …_JWT_SECRET")
+            if self.jwt_secret is None and not self.oidc_issuer:
+                raise ValueError("name the identity provider (…_OIDC_ISSUER) or, outside "
+                                 "production, a JWT secret (…_JWT_SECRET)")
         elif not self.jwt_public_key:
             raise ValueError(
                 f"{self.jwt_algorithm} needs the issuer's public key (…_JWT_PUBLIC_KEY)")

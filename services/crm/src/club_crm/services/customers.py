@@ -95,6 +95,17 @@ async def load_customer(session: AsyncSession, customer_id: UUID, *,
     return row
 
 
+async def member_contact(session: AsyncSession, cipher: FieldCipher,
+                         customer_id: UUID) -> dict | None:
+    """Name and e-mail for the member's sign-in account (club_crm.accounts); None once erased."""
+    row = (await session.execute(
+        sa.select(customers).where(customers.c.customer_id == customer_id))).first()
+    if row is None or row.erased_at is not None:
+        return None
+    return {"full_name": _open(cipher, row, "full_name_enc"),
+            "email": _open(cipher, row, "email_enc")}
+
+
 def _not_erased(row: sa.Row) -> None:
     if row.erased_at is not None:
         raise Gone(f"customer {row.customer_id} was erased on {row.erased_at.isoformat()}; "

@@ -60,6 +60,14 @@ async def record_staff(session: AsyncSession, *, staff_id: UUID, role: str | Non
     await rebalance(session, staff_id, now)
 
 
+async def is_revoked(session: AsyncSession, staff_id: UUID) -> bool:
+    """HR has suspended or offboarded this person (unknown ids are not refused here: the
+    token's signature and lifetime still bound them)."""
+    return bool(await session.scalar(
+        sa.select(sa.literal(True)).where(staff.c.staff_id == staff_id,
+                                          staff.c.status.in_(("suspended", "offboarded")))))
+
+
 async def is_active_specialist(session: AsyncSession, staff_id: UUID) -> bool:
     return bool(await session.scalar(
         sa.select(sa.literal(True)).where(staff.c.staff_id == staff_id, _active_specialist())))
