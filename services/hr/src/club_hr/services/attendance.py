@@ -148,7 +148,7 @@ async def evaluate(session: AsyncSession, *, staff_id: UUID, start: datetime, en
                    judge_absence: bool = False) -> list[ViolationChange]:
     """Evaluate the staff member's shifts near [start, end] and bring their violations up to
     date: new ones opened, corrected ones updated, disproved ones withdrawn. Absences are
-    opened only when `judge_absence` (the absence job, a leave decision): a clocking or a
+    opened only when `judge_absence` (the absence job): a clocking, a leave decision or a
     shift scheduled after the fact must not call the neighbouring shifts missed before their
     own clockings arrive; any evaluation withdraws an absence that an arrival or leave
     disproves."""
@@ -193,7 +193,8 @@ async def _apply(session: AsyncSession, shift_row: Any,
                 await _update(session, current.violation_id, status="active",
                               withdrawn_at=None, detected_at=now, **values)
                 change = "opened"
-            elif (current.minutes, current.clocking_id) != (minutes, clocking.clocking_id):
+            elif (current.minutes, current.clocking_id) != (
+                    minutes, clocking.clocking_id if clocking is not None else None):
                 await _update(session, current.violation_id, **values)
                 change = "updated"
             else:

@@ -2,7 +2,9 @@
 leave): a staff member asks (or a manager records it for them, e.g. sick leave after the
 fact); the head or the deputy (R2 §2.1–2.2) approves or declines. Approving or cancelling
 approved leave judges the shifts it touches again, so a late arrival, early leave or absence
-it authorises is withdrawn with its open discipline case (domain/attendance.py)."""
+it authorises is withdrawn with its open discipline case (domain/attendance.py). Absences are
+opened only by the absence job, which looks at shifts ended in the last two days: cancelling
+leave for a shift older than that opens none by itself."""
 
 from __future__ import annotations
 
@@ -66,8 +68,7 @@ async def _judge_again(session: AsyncSession, row: Any, *, now: datetime,
                        grace: timedelta) -> None:
     await lock(session, "attendance", row.staff_id)
     changes = await attendance.evaluate(session, staff_id=row.staff_id, start=row.starts_at,
-                                        end=row.ends_at, grace=grace, now=now,
-                                        judge_absence=True)
+                                        end=row.ends_at, grace=grace, now=now)
     await attendance.after_violation_changes(session, changes, now)
 
 
