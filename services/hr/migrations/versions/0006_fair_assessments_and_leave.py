@@ -29,7 +29,7 @@ SEEDED = {
 # (code, weight, target, worst, basis, min_sample); the same as club_hr.domain.kpis.
 _HEAD = [
     ("department_csat", 40, "4.5", "2.5", "period", 3),
-    ("complaints_per_100_visits", 30, "1", "10", "period", 0),
+    ("complaints_per_100_visits", 30, "1", "10", "period", 50),
     ("team_training_compliance", 30, "100", "50", "period", 0),
 ]
 DEFAULTS = {

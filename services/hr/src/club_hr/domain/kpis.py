@@ -189,7 +189,9 @@ DEFAULT_TEMPLATES: dict[str, tuple[TemplateItem, ...]] = {
     ),
     "head": (
         TemplateItem("department_csat", 40, _d("4.5"), _d("2.5"), min_sample=3),
-        TemplateItem("complaints_per_100_visits", 30, _d(1), _d(10)),
+        # a rate per 100 visits on a few dozen visits is noise: one complaint in 13 visits
+        # is 7.7 per 100
+        TemplateItem("complaints_per_100_visits", 30, _d(1), _d(10), min_sample=50),
         TemplateItem("team_training_compliance", 30, _d(100), _d(50)),
     ),
 }
