@@ -275,6 +275,19 @@ async def test_a_designed_week_assessed_by_hand(hr, hr_app, event_publisher, hr_
     # total (20×5 + 20×5 + 20×5) / 60 = 5.00
     assert (made["total_score"], made["rating"]) == (5, "outstanding")
 
+    # --- the deputy (R2 §2.2 follows up): C1 was escalated to the deputy on Monday and
+    # resolved within its deadline: 1 of 1 = 100 % → 5 × (100 − 50) / (100 − 50) = 5.00.
+    # (Coverage and CSAT are department-wide, shared with other tests' weeks: not pinned here.)
+    made = (await hr.call("head", "POST", "/assessments", expect=201,
+                          json={"staff_id": str(deputy), **week.period})).json()
+    k = await kpis_of(hr, made["assessment_id"])
+    assert (k["escalations_resolved_in_time"]["value"],
+            k["escalations_resolved_in_time"]["score"]) == (100, 5)
+    assert "complaints_per_100_visits" not in k  # the head's, not the deputy's
+    head_template = (await hr.call("head", "GET", "/kpi-templates/head/in-force", expect=200,
+                                   params={"on": week.monday.isoformat()})).json()
+    assert "escalations_resolved_in_time" not in {i["code"] for i in head_template["items"]}
+
     # --- a second instance from offset 0: HR's own records entered again, the same numbers
     rebuilt, settings = await another_hr(run_relay=False)
     await hr_caught_up(settings.group_id, timeout=150)

@@ -1,7 +1,8 @@
 """Fair assessments and leave: template items judged per shift or per period with a minimum
 sample, each assessed KPI's status and arithmetic, leave requests (R2 §6.1) and absences as
 attendance violations with their own discipline rule; the seeded default templates move to
-per-shift visit targets, shifts attended instead of punctuality, and the first-response clock.
+per-shift visit targets, shifts attended instead of punctuality, the first-response clock, and
+distinct head and deputy templates (R2 §2.2).
 
 Revision ID: 0006
 Revises: 0005
@@ -27,11 +28,6 @@ SEEDED = {
 }
 
 # (code, weight, target, worst, basis, min_sample); the same as club_hr.domain.kpis.
-_HEAD = [
-    ("department_csat", 40, "4.5", "2.5", "period", 3),
-    ("complaints_per_100_visits", 30, "1", "10", "period", 50),
-    ("team_training_compliance", 30, "100", "50", "period", 0),
-]
 DEFAULTS = {
     "attendant": [
         ("visits_served", 30, "3", "0", "per_shift", 0),
@@ -46,8 +42,18 @@ DEFAULTS = {
         ("followups_on_time", 20, "95", "50", "period", 0),
         ("satisfaction_after_resolution", 20, "80", "20", "period", 0),
     ],
-    "head": _HEAD,
-    "deputy": _HEAD,
+    "head": [
+        ("department_csat", 30, "4.5", "2.5", "period", 3),
+        ("complaints_per_100_visits", 20, "1", "10", "period", 50),
+        ("team_training_compliance", 20, "100", "50", "period", 0),
+        ("team_shifts_attended", 30, "100", "80", "period", 0),
+    ],
+    "deputy": [
+        ("escalations_resolved_in_time", 40, "100", "50", "period", 0),
+        ("team_shifts_attended", 20, "100", "80", "period", 0),
+        ("department_csat", 20, "4.5", "2.5", "period", 3),
+        ("team_training_compliance", 20, "100", "50", "period", 0),
+    ],
 }
 
 

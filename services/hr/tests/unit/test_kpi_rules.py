@@ -274,3 +274,18 @@ def test_nothing_to_measure_is_nothing_to_assess():
     only_means = [TemplateItem("mean_csat", 100, D("4.5"), D("2.5"))]
     with pytest.raises(Conflict, match="nothing to assess"):
         assess(only_means, [])
+
+
+def test_head_and_deputy_are_judged_on_their_own_clauses():
+    # R2 §2.2: the head leads the department, the deputy follows up (escalations)
+    head = {i.code for i in DEFAULT_TEMPLATES["head"]}
+    deputy = {i.code for i in DEFAULT_TEMPLATES["deputy"]}
+    assert "escalations_resolved_in_time" in deputy - head
+    assert "complaints_per_100_visits" in head - deputy
+    assert "team_shifts_attended" in head & deputy
+    seen = [obs("escalation_outcome", resolved_within_sla=True),
+            obs("escalation_outcome", resolved_within_sla=False),  # resolved late or open
+            obs("team_shift", 1), obs("team_shift", 1), obs("team_shift", 1),
+            obs("team_shift", 0)]
+    assert measure("escalations_resolved_in_time", seen).value == 50
+    assert measure("team_shifts_attended", seen).value == 75

@@ -16,6 +16,7 @@ id is kept: HR assesses its staff, not the club's customers (R1 §4.4, §6).
 | upheld_complaint   | each named  | complaint.resolved |                   |               |
 | complaint_resolved | handled_by  | complaint.resolved | hours to resolve  | within_sla, … |
 | first_response     | the holder  | complaint.escalated, complaint.resolved | | met, due_at  |
+| escalation         | (dept.)     | complaint.escalated |                  | to, level     |
 | followup           | staff_id    | followup.completed |                   | on_time, …    |
 | incident_reported  | reported_by | incident.reported  | minutes to report | category, …   |
 
@@ -128,10 +129,15 @@ def facts_from(event: Event) -> list[Fact]:
                                          and answered <= event.first_response_due_at)]
             return [*upheld, resolved, *first]
         case ComplaintEscalated():
+            # the department's escalation (kept once per complaint: its first rung)
+            found = [Fact("escalation", None, event.complaint_id, event.escalated_at,
+                          attrs={"to": event.escalated_to_role, "level": event.level,
+                                 "reason": event.reason})]
             if (event.breached == "first_response" and event.held_by is not None
                     and event.due_at is not None):
-                return [_first_response(event.held_by, event.complaint_id, event.due_at, False)]
-            return []
+                found.append(_first_response(event.held_by, event.complaint_id, event.due_at,
+                                             False))
+            return found
         case FollowupCompleted():
             return [Fact("followup", event.staff_id, event.followup_id, event.completed_at,
                          attrs={"on_time": event.completed_at <= event.due_at,

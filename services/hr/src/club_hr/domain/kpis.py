@@ -96,11 +96,12 @@ def _kpi(code: str, direction: Direction, unit: str, counts: set[str],
 
 
 # Observations about the whole department rather than one staff member.
-DEPARTMENT_KINDS = frozenset({"visit", "survey", "complaint", "training_attendance"})
+DEPARTMENT_KINDS = frozenset({"visit", "survey", "complaint", "training_attendance",
+                              "escalation"})
 
 # Observations HR derives at assessment time rather than keeping as facts.
 DERIVED_KINDS = frozenset({"shift", "training_attendance", "resolution_followup",
-                           "credited_survey"})
+                           "credited_survey", "team_shift", "escalation_outcome"})
 
 
 H, L = Direction.HIGHER, Direction.LOWER
@@ -148,6 +149,16 @@ CATALOGUE: dict[str, KpiDefinition] = {k.code: k for k in (
     _kpi("complaints_per_100_visits", L, "complaints per 100 visits",
          {"complaint", "visit"},
          "Complaints opened per 100 completed visits, department-wide"),
+    # the head leads the department, the deputy follows up on tasks (R2 §2.2)
+    _kpi("team_shifts_attended", H, "% of the department's shifts due",
+         {"team_shift"},
+         "Coverage: share of every staff member's shifts due in the period (over, not on "
+         "approved leave) that were worked"),
+    _kpi("escalations_resolved_in_time", H, "% of escalations",
+         {"escalation_outcome"},
+         "Share of the complaints escalated to the deputy in the period that were resolved "
+         "within their resolution deadline (complaint.escalated, complaint.resolved); one "
+         "still open counts as not in time"),
     _kpi("team_training_compliance", H, "% of required attendances",
          {"training_attendance"},
          "Share of required attendances at training sessions held in the period that were "
@@ -187,15 +198,23 @@ DEFAULT_TEMPLATES: dict[str, tuple[TemplateItem, ...]] = {
         TemplateItem("followups_on_time", 20, _d(95), _d(50)),
         TemplateItem("satisfaction_after_resolution", 20, _d(80), _d(20)),
     ),
+    # R2 §2.2: the head leads and manages the department (its results, coverage, training);
+    # the deputy assists and follows up (the escalated complaints are theirs, and coverage).
     "head": (
-        TemplateItem("department_csat", 40, _d("4.5"), _d("2.5"), min_sample=3),
+        TemplateItem("department_csat", 30, _d("4.5"), _d("2.5"), min_sample=3),
         # a rate per 100 visits on a few dozen visits is noise: one complaint in 13 visits
         # is 7.7 per 100
-        TemplateItem("complaints_per_100_visits", 30, _d(1), _d(10), min_sample=50),
-        TemplateItem("team_training_compliance", 30, _d(100), _d(50)),
+        TemplateItem("complaints_per_100_visits", 20, _d(1), _d(10), min_sample=50),
+        TemplateItem("team_training_compliance", 20, _d(100), _d(50)),
+        TemplateItem("team_shifts_attended", 30, _d(100), _d(80)),
+    ),
+    "deputy": (
+        TemplateItem("escalations_resolved_in_time", 40, _d(100), _d(50)),
+        TemplateItem("team_shifts_attended", 20, _d(100), _d(80)),
+        TemplateItem("department_csat", 20, _d("4.5"), _d("2.5"), min_sample=3),
+        TemplateItem("team_training_compliance", 20, _d(100), _d(50)),
     ),
 }
-DEFAULT_TEMPLATES["deputy"] = DEFAULT_TEMPLATES["head"]
 
 
 def check_template(items: Sequence[TemplateItem]) -> None:
@@ -429,6 +448,13 @@ def measure(code: str, observations: Sequence[Observation]) -> Measurement:
             return _mean(_of(observations, "survey"), "surveys")
         case "complaints_per_100_visits":
             return _per_100(_of(observations, "complaint"), _of(observations, "visit"))
+        case "team_shifts_attended":
+            return _share(_of(observations, "team_shift"), lambda o: o.value == 1,
+                          "shifts due across the department, worked")
+        case "escalations_resolved_in_time":
+            return _share(_of(observations, "escalation_outcome"),
+                          lambda o: o.attrs.get("resolved_within_sla") is True,
+                          "complaints escalated to the deputy, resolved in time")
         case "team_training_compliance":
             return _share(_of(observations, "training_attendance"), lambda o: o.value == 1,
                           "required attendances, attended")

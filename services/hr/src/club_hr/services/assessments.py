@@ -47,7 +47,55 @@ async def observations_for(session: AsyncSession, *, staff_id: UUID, codes: list
         found += await _credited_surveys(session, staff_id, start, end)
     if "resolution_followup" in kinds:
         found += await _resolution_followups(session, staff_id, start, end)
+    if "team_shift" in kinds:
+        found += await _team_shifts(session, start, end, now, grace)
+    if "escalation_outcome" in kinds:
+        found += await _escalation_outcomes(session, start, end)
     return found, len(due)
+
+
+async def _team_shifts(session: AsyncSession, start: datetime, end: datetime, now: datetime,
+                       grace: timedelta) -> list[rules.Observation]:
+    """Every staff member's shifts due in the period (over, not on approved leave): the
+    department's coverage (R2 §2.2)."""
+    members = (await session.execute(
+        select(shifts.c.staff_id).distinct().where(
+            shifts.c.status == "scheduled", shifts.c.starts_at >= start,
+            shifts.c.starts_at < end, shifts.c.ends_at <= now)
+        .order_by(shifts.c.staff_id))).scalars().all()
+    found = []
+    for member in members:
+        for o in await _shift_observations(session, member, start, end, now, grace):
+            if not o.attrs.get("on_leave"):
+                found.append(rules.Observation(
+                    source=o.source, source_id=o.source_id, kind="team_shift",
+                    occurred_at=o.occurred_at, value=o.value,
+                    attrs={"staff_id": str(member), "late_minutes": o.attrs["late_minutes"],
+                           "arrival_event_id": o.attrs["arrival_event_id"]}))
+    return found
+
+
+async def _escalation_outcomes(session: AsyncSession, start: datetime,
+                               end: datetime) -> list[rules.Observation]:
+    """The complaints escalated to the deputy in the period, each with whether it was resolved
+    within its deadline (one still open: not in time)."""
+    escalations = (await session.execute(
+        select(kpi_facts).where(kpi_facts.c.kind == "escalation",
+                                kpi_facts.c.attrs["to"].astext == "deputy",
+                                kpi_facts.c.occurred_at >= start,
+                                kpi_facts.c.occurred_at < end)
+        .order_by(kpi_facts.c.occurred_at, kpi_facts.c.source_event_id))).all()
+    if not escalations:
+        return []
+    resolved = {r.subject_id: r.attrs for r in (await session.execute(
+        select(kpi_facts.c.subject_id, kpi_facts.c.attrs).where(
+            kpi_facts.c.kind == "complaint_resolved",
+            kpi_facts.c.subject_id.in_([e.subject_id for e in escalations])))).all()}
+    return [_observation(e, "escalation_outcome",
+                         resolved=e.subject_id in resolved,
+                         resolved_within_sla=resolved.get(e.subject_id, {}).get("within_sla")
+                         is True)
+            for e in escalations]
 
 
 def _observation(row: Any, kind: str | None = None, **attrs: Any) -> rules.Observation:
