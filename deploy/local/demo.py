@@ -93,10 +93,9 @@ def print_report(report: DayReport, console: Console, seconds: float) -> None:
     for column in ("staff member", "role", "KPIs", "total", "rating"):
         assessed.add_column(column)
     for a in report.assessments:
-        kpis = "\n".join(f"{k['code']} {_show(k['value'])} → {_show(k['score'])}"
-                         if k["measured"] else f"{k['code']} (nothing to measure)"
-                         for k in a["kpis"])
-        assessed.add_row(a["name"], a["role"], kpis, f"{a['total_score']:.2f}", a["rating"])
+        kpis = "\n".join(_kpi_line(k) for k in a["kpis"])
+        total = "—" if a["total_score"] is None else f"{a['total_score']:.2f}"
+        assessed.add_row(a["name"], a["role"], kpis or a.get("reason", ""), total, a["rating"])
     console.print(assessed)
 
     cases = Table(title="Open discipline cases (a person decides, R1 §7.2)")
@@ -122,6 +121,18 @@ def print_report(report: DayReport, console: Console, seconds: float) -> None:
         console.print(f"  {service:10} {url}/docs")
     console.print(f"The day took {seconds:.0f} s. The platform keeps running; "
                   "stop it with [bold]make down[/bold].")
+
+
+def _kpi_line(kpi: dict) -> str:
+    """One KPI of an assessment: its value and score, or why it has no score."""
+    match kpi.get("status", "scored" if kpi["measured"] else "not_measured"):
+        case "scored":
+            return f"{kpi['code']} {_show(kpi['value'])} → {_show(kpi['score'])}"
+        case "not_assessed":
+            return f"{kpi['code']} {_show(kpi['value'])} (not assessed: no shift due)"
+        case "too_few":
+            return f"{kpi['code']} {_show(kpi['value'])} (too few to score)"
+    return f"{kpi['code']} (nothing to measure)"
 
 
 def _show(value: object) -> str:

@@ -5,12 +5,13 @@ their role signed with the local secret (`club_platform.auth.issue_token`, local
 only). Nothing reaches into a database; every asynchronous effect (a service reacting to
 another's event) is waited for by polling the API that shows it.
 
-**Which day.** HR assesses only periods that are over (whole UTC days, R2 §5.1), and a
+**Which day.** HR assesses only periods that are over (whole days of the club's time zone,
+`CLUB_TIME_ZONE`, R2 §5.1), and a
 complaint's first-response deadline is an hour at the least (R2 §3.3). So the demo day is
 *yesterday* (or, when an earlier run already lives there, the latest day before it with no
 bookings): the local services read their time from an offset clock
 (`club_platform.clock.OffsetClock`, development only), which this driver sets to that day's
-07:30 UTC, moves forward through the day as things happen (a jump past a deadline is time
+07:30 club time, moves forward through the day as things happen (a jump past a deadline is time
 passing, so the complaint's SLA is really missed and CRM's own SLA job escalates it), and
 finally removes, so every service is back on the real time. Then HR assesses the day, a
 period that is over, from the day's events. Door clockings carry the day's times.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
@@ -35,6 +37,7 @@ from club_platform.auth import issue_token
 from club_platform.clock import OffsetClock, write_clock_offset
 from club_platform.envelope import encode, envelope_for
 from club_platform.kafka import KafkaConnection, reliable_producer
+from club_platform.settings import DEFAULT_CLUB_TIME_ZONE, zone_named
 
 SERVICES = ("booking", "reception", "crm", "hr")
 WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -104,7 +107,7 @@ class DemoConfig:
     door: KafkaConnection  # how the door system reaches Kafka
     clock_file: Path  # the services' OffsetClock file
     members: int = 12  # the size of the day: registered members (at least 6)
-    day: date | None = None  # the club day; yesterday (UTC) by default
+    day: date | None = None  # the club day; yesterday (the club's) by default
 
 
 @dataclass(eq=False)  # one person, one object: compared and hashed by identity
@@ -253,9 +256,13 @@ async def until(what: str, probe: Callable[[], Awaitable[Any]],
         await asyncio.sleep(0.2)
 
 
+# The club's time zone, as every service reads it: the day's times are the club's.
+CLUB_ZONE = zone_named(os.environ.get("CLUB_TIME_ZONE") or DEFAULT_CLUB_TIME_ZONE)
+
+
 def at(day: date, hhmm: str) -> datetime:
     hours, minutes = hhmm.split(":")
-    return datetime(day.year, day.month, day.day, int(hours), int(minutes), tzinfo=UTC)
+    return datetime(day.year, day.month, day.day, int(hours), int(minutes), tzinfo=CLUB_ZONE)
 
 
 def iso(moment: datetime) -> str:
@@ -268,7 +275,7 @@ class ClubDay:
             raise DemoError("the demo day needs at least 6 members")
         self.config = config
         self.narrator = narrator
-        self.day = config.day or (datetime.now(UTC) - timedelta(days=1)).date()
+        self.day = config.day or (datetime.now(CLUB_ZONE) - timedelta(days=1)).date()
         self.clock = ClubClock(config.clock_file, narrator)
         self.api = {name: Api(name, config.urls[name]) for name in SERVICES}
         self.report = DayReport(day=self.day, urls=dict(config.urls))
@@ -516,7 +523,8 @@ class ClubDay:
             "starts_at": slot["starts_at"], "resource_id": slot["resource_id"]})
         self.bookings[ids[1]] |= answer
         self.report.expect("booking.rescheduled", ids[1])
-        self.narrator.step(f"{moved['member'].name} moved to {slot['starts_at'][11:16]}")
+        starts = datetime.fromisoformat(slot["starts_at"]).astimezone(CLUB_ZONE)
+        self.narrator.step(f"{moved['member'].name} moved to {starts:%H:%M}")
         self.no_show_booking = ids[5]  # this member will not come
 
     async def open_the_doors(self) -> None:
@@ -858,7 +866,15 @@ class ClubDay:
         for person in assessed:
             made = await hr.post("/assessments", self.head, {
                 "staff_id": str(person.id), "period_start": self.day.isoformat(),
-                "period_end": self.day.isoformat()})
+                "period_end": self.day.isoformat()}, expect=(201, 409))
+            if "assessment_id" not in made:
+                # Nothing anyone could be scored on that day (no shift, nothing measured):
+                # shown as not assessed rather than as zeros.
+                self.report.assessments.append({
+                    "name": person.name, "role": person.role, "kpis": [], "total_score": None,
+                    "rating": "not assessed", "reason": made["detail"]})
+                self.narrator.step(f"{person.name}: not assessed")
+                continue
             self.report.assessments.append({**made, "name": person.name})
             self.report.expect("assessment.published", made["assessment_id"])
             self.narrator.step(f"{person.name}: {made['rating']}")

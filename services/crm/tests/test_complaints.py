@@ -343,3 +343,39 @@ async def test_work_moves_off_a_suspended_specialist_but_stays_with_the_deputy(
 
     assert await owner(with_deputy) == str(deputy)
     assert await owner(with_specialist) != str(specialist)
+
+
+async def test_both_clocks_name_who_held_the_complaint(crm, sql, runtime, kafka_tap, clock):
+    """HR credits a missed first response to whoever held the complaint when it fell due, and
+    the resolution to the resolver: the escalation and the resolution say who that was."""
+    first, second = await crm.hire_specialist(), await crm.hire_specialist()
+    for specialist in (first, second):
+        await crm.staff_known(sql, specialist, "active")
+    customer_id = await crm.register(full_name="Qin Hao")
+    opened = await _open(crm, customer_id, severity="medium")  # answer within 4 h
+    complaint_id = opened["complaint_id"]
+    path = f"/complaints/{complaint_id}"
+    start = clock.now()
+    await _post(crm, f"{path}/assign", {"staff_id": str(first)})
+    due = _at(opened["first_response_due_at"])
+    async with kafka_tap("complaint.escalated") as tap:
+        await runtime.run_job(COMPLAINT_SLA, start + timedelta(hours=5))  # nobody answered
+        [escalated] = await tap.events(ComplaintEscalated, key=complaint_id)
+    assert (escalated.event.breached, escalated.event.due_at, escalated.event.held_by) == (
+        "first_response", due, first)
+    # the second specialist takes it over, answers late and resolves it
+    clock.advance(hours=5, minutes=30)
+    await _post(crm, f"{path}/assign", {"staff_id": str(second)})
+    me = {"role": Role.CRM_SPECIALIST, "subject": second}
+    assert (await _post(crm, f"{path}/acknowledge", **me)).status_code == 200
+    answered = clock.now()
+    async with kafka_tap("complaint.resolved") as tap:
+        resolved = await _post(crm, f"{path}/resolve", {
+            "explanation": "Sorry for the wait.", "compensation": {"kind": "none"},
+            "upheld": False}, **me)
+        assert resolved.status_code == 200, resolved.text
+        [seen] = await tap.events(ComplaintResolved, key=complaint_id)
+    event = seen.event
+    assert event.handled_by == second
+    assert (event.first_response_due_at, event.first_responded_at, event.first_response_by) == (
+        due, answered, first)

@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -36,6 +37,9 @@ from club_hr.settings import HrSettings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[1]
 
+CLUB_ZONE_NAME = "Asia/Shanghai"
+CLUB_ZONE = ZoneInfo(CLUB_ZONE_NAME)
+
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def hr_database(database_factory) -> str:
@@ -54,6 +58,9 @@ async def hr_settings(hr_database, kafka_connection, jwt_secret) -> HrSettings:
         jwt_secret=jwt_secret,
         consumer_group=group,
         environment="test",
+        # The club keeps China Standard Time: periods are its local days (UTC+8), whatever
+        # CLUB_TIME_ZONE the machine running the tests has.
+        club_time_zone=CLUB_ZONE_NAME,
         relay_poll_interval_ms=200,
         consumer_retry_backoff_ms=20,
     )
@@ -190,7 +197,8 @@ async def another_hr(database_factory, kafka_connection, jwt_secret, token, cloc
                 "database_url": url,
                 "kafka_bootstrap_servers": kafka_connection.bootstrap_servers,
                 "jwt_secret": jwt_secret, "consumer_group": unique_name("hr-replay"),
-                "environment": "test", "consumer_retry_backoff_ms": 20, **overrides})
+                "environment": "test", "consumer_retry_backoff_ms": 20,
+                "club_time_zone": CLUB_ZONE_NAME, **overrides})
             base = await stack.enter_async_context(serve_app(build_app(settings, clock=clock)))
             return Hr(base, token, clock), settings
 
@@ -233,10 +241,11 @@ class Events:
 
     @staticmethod
     def followup(staff_id: UUID, *, due_at: datetime, completed_at: datetime,
-                 reason: str = "post_visit", outcome: str = "satisfied") -> FollowupCompleted:
+                 reason: str = "post_visit", outcome: str = "satisfied",
+                 complaint_id: UUID | None = None) -> FollowupCompleted:
         return FollowupCompleted(
             followup_id=uuid4(), customer_id=uuid4(), reason=reason,
-            complaint_id=uuid4() if reason == "post_complaint" else None,
+            complaint_id=(complaint_id or uuid4()) if reason == "post_complaint" else None,
             visit_id=uuid4() if reason == "post_visit" else None, staff_id=staff_id,
             due_at=due_at, completed_at=completed_at, outcome=outcome)
 

@@ -8,10 +8,14 @@ the measured KPIs' scores.
 
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from club_contracts import AssessmentPublished
 from club_platform.envelope import envelope_for
+
+# The club's time zone in these tests (the hr_settings fixture's): periods are its days.
+CLUB_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def expected_score(direction: str, value: float, target: float, worst: float) -> float:
@@ -43,7 +47,8 @@ async def test_an_attendants_assessment_equals_what_the_events_say(
     last = first + timedelta(days=6)
 
     def at(day: int, hour: int, minute: int = 0) -> datetime:
-        return datetime.combine(first + timedelta(days=day), time(hour, minute), UTC)
+        # the club's local time: a period is the club's days (UTC+8)
+        return datetime.combine(first + timedelta(days=day), time(hour, minute), CLUB_ZONE)
 
     # --- what happened in the week (and just around it)
     visits = [
@@ -79,16 +84,22 @@ async def test_an_attendants_assessment_equals_what_the_events_say(
         "visits_served": len(visits),
         "mean_csat": round((5 + 4 + 4) / 3, 2),
         "upheld_complaints": len(upheld),
-        "punctuality": 100 * 4 / 5,  # only the 12-minute arrival breaks the rule
+        # every shift was attended; the 12-minute arrival is the discipline ladder's, not
+        # counted again here (lateness counts once)
+        "shifts_attended": 100 * 5 / 5,
     }
+    shifts_due = 5
     template = (await hr.call("hr_admin", "GET", "/kpi-templates/attendant/in-force",
                               params={"on": first.isoformat()}, expect=200)).json()
     expected = {}
     for item in template["items"]:
         value = values[item["code"]]
+        # visits_served is per shift: 3 per shift × 5 shifts = 15 for the week
+        scale = shifts_due if item["basis"] == "per_shift" else 1
+        target, worst = item["target"] * scale, item["worst"] * scale
         expected[item["code"]] = {
-            "value": value, "target": item["target"], "weight": item["weight"],
-            "score": expected_score(item["direction"], value, item["target"], item["worst"]),
+            "value": value, "target": target, "weight": item["weight"],
+            "score": expected_score(item["direction"], value, target, worst),
         }
     total = round(sum(k["weight"] * k["score"] for k in expected.values())
                   / sum(k["weight"] for k in expected.values()), 2)
@@ -125,16 +136,18 @@ async def test_an_attendants_assessment_equals_what_the_events_say(
     assert set(by_code["visits_served"]["counted_ids"]) == ids(visits)
     assert set(by_code["mean_csat"]["counted_ids"]) == ids(surveys)
     assert set(by_code["upheld_complaints"]["counted_ids"]) == ids(upheld)
-    assert set(by_code["punctuality"]["counted_ids"]) == {s["shift_id"] for s in shifts}
+    assert set(by_code["shifts_attended"]["counted_ids"]) == {s["shift_id"] for s in shifts}
     evidence = (await hr.call("head", "GET",
                               f"/assessments/{assessment['assessment_id']}/evidence",
                               expect=200)).json()
-    late = [c for k in evidence["kpis"] if k["code"] == "punctuality" for c in k["counted"]
-            if c["value"] == 0]
+    late = [c for k in evidence["kpis"] if k["code"] == "shifts_attended"
+            for c in k["counted"] if c["attrs"]["late_minutes"]]
     assert [(c["attrs"]["late_minutes"], c["attrs"]["arrival_event_id"]) for c in late] == [
         (12, str(sent[id(doors[2])].id))]
     csat = next(k for k in evidence["kpis"] if k["code"] == "mean_csat")
     assert {c["source"] for c in csat["counted"]} == {"survey.submitted"}
+    # the arithmetic is shown: 3 per shift × 5 shifts due
+    assert "target 3 per shift × 5 shifts due = 15" in by_code["visits_served"]["explanation"]
 
 
 async def test_each_consumed_event_delivered_twice_counts_once(
@@ -184,12 +197,14 @@ async def test_a_crm_specialists_assessment_from_complaints_and_follow_ups(
                                   within_sla=False),
         events.complaint_resolved([uuid4()], upheld=False, at=noon, handled_by=li, hours=20),
     ]
-    followups = [  # 3 of 4 on time; post-complaint reached: satisfied, dissatisfied
-        events.followup(li, due_at=noon, completed_at=noon, reason="post_complaint"),
-        events.followup(li, due_at=noon, completed_at=noon - timedelta(hours=1),
-                        reason="post_complaint", outcome="dissatisfied"),
+    followups = [  # 3 of 4 on time; after her resolutions: satisfied, dissatisfied
         events.followup(li, due_at=noon, completed_at=noon, reason="post_complaint",
-                        outcome="unreachable"),
+                        complaint_id=resolved[0].complaint_id),
+        events.followup(li, due_at=noon, completed_at=noon - timedelta(hours=1),
+                        reason="post_complaint", outcome="dissatisfied",
+                        complaint_id=resolved[1].complaint_id),
+        events.followup(li, due_at=noon, completed_at=noon, reason="post_complaint",
+                        outcome="unreachable", complaint_id=resolved[2].complaint_id),
         events.followup(li, due_at=noon, completed_at=noon + timedelta(minutes=5)),
     ]
     for event in [*resolved, *followups]:
@@ -224,8 +239,9 @@ async def test_a_template_change_applies_to_the_next_period_not_to_the_current_o
 
     # The week that just ended is assessed with the template in force then.
     before = today - timedelta(days=7)
-    await event_publisher.publish(events.survey([uuid4()], 3, datetime.combine(
-        before, time(10), UTC)))
+    for _ in range(3):  # department CSAT needs three surveys to be scored
+        await event_publisher.publish(events.survey([uuid4()], 3, datetime.combine(
+            before, time(10), CLUB_ZONE)))
     await hr_caught_up()
     old = (await hr.call("head", "POST", "/assessments", expect=201, json={
         "staff_id": str(deputy), "period_start": before.isoformat(),
@@ -288,11 +304,15 @@ async def test_a_period_is_assessed_once_and_staff_see_only_their_own(hr):
     member = await hr.hire("attendant")
     period = {"staff_id": member["staff_id"], "period_start": "2021-03-01",
               "period_end": "2021-03-31"}
+    # no shift, nothing happened: nothing to assess (not a row of zeros)
+    empty = await hr.call("head", "POST", "/assessments", json=period, expect=409)
+    assert "nothing to assess" in empty.json()["detail"]
+    # one shift, missed: visits 0 of 3, attended 0 of 1; no surveys to measure
+    await hr.shift(member["staff_id"], datetime(2021, 3, 10, 9, tzinfo=CLUB_ZONE))
     made = await hr.call("head", "POST", "/assessments", json=period, expect=201)
-    # nothing happened that month: visits 0, no upheld complaints; the means are unmeasured
-    assert [(k["code"], k["measured"]) for k in made.json()["kpis"]] == [
-        ("visits_served", True), ("mean_csat", False), ("upheld_complaints", True),
-        ("punctuality", False)]
+    assert [(k["code"], k["status"]) for k in made.json()["kpis"]] == [
+        ("visits_served", "scored"), ("mean_csat", "not_measured"),
+        ("upheld_complaints", "scored"), ("shifts_attended", "scored")]
     again = await hr.call("head", "POST", "/assessments", json=period, expect=409)
     assert made.json()["assessment_id"] in again.json()["detail"]
     await hr.call("attendant", "GET", f"/assessments/{made.json()['assessment_id']}",

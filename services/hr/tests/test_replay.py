@@ -19,7 +19,7 @@ def comparable_assessment(assessment: dict) -> dict:
     kpis = []
     for kpi in assessment["kpis"]:
         kpi = dict(kpi)
-        if kpi["code"] == "punctuality":
+        if kpi["code"] in ("punctuality", "shifts_attended"):
             # Shifts are HR's own records, entered again with new ids: compare what they say.
             kpi["counted"] = sorted(
                 (c["occurred_at"], c["value"], c["attrs"]["late_minutes"],

@@ -27,6 +27,10 @@ async def test_a_policy_revision_notifies_everyone_schedules_training_and_tracks
 
     report = entry((await hr.call("head", "GET", "/policies/compliance", expect=200)).json())
     assert {str(ana), str(ben)} <= set(report["pending"])
+    # named, not only counted (R1 §9.2)
+    assert {str(ana), str(ben)} <= {p["staff_id"] for p in report["not_acknowledged"]}
+    assert {str(ana), str(ben)} <= {p["staff_id"] for p in report["training"]["not_attended"]}
+    assert report["in_force"] is False and report["next"] is None  # in 7 days
     assert report["acknowledged"] == 0 and report["complete"] is False
     assert report["training"]["status"] == "scheduled"
     session = (await hr.call("head", "GET",
@@ -80,8 +84,11 @@ async def test_a_policy_revision_notifies_everyone_schedules_training_and_tracks
         (seen,) = await tap.events(PolicyRevised, key=policy["policy_id"])
     assert (revised.json()["version"], seen.event.version, seen.event.requires_training) == (
         2, 2, False)
+    # Version 1 is the one that counts until version 2 takes effect; version 2 is shown apart.
     report = entry((await hr.call("head", "GET", "/policies/compliance", expect=200)).json())
-    assert report["version"] == 2 and str(ana) in report["pending"]
+    assert report["version"] == 1 and report["complete"] is True
+    assert report["next"]["version"] == 2 and str(ana) in report["next"]["pending"]
+    assert report["next"]["in_force"] is False
     await hr.call("attendant", "POST", "/policies", expect=403, json={
         "title": "x", "summary": "y", "effective_at": hr.clock.now().isoformat()})
 

@@ -43,6 +43,9 @@ async def reception_settings(reception_database, kafka_connection, jwt_secret) -
         jwt_secret=jwt_secret,
         consumer_group=group,
         environment="test",
+        # the club's time zone, shared by every service (CLUB_TIME_ZONE): these tests keep
+        # their days in UTC, which also shows reception honouring the shared setting
+        club_time_zone="UTC",
         relay_poll_interval_ms=200,
         consumer_retry_backoff_ms=20,
     )

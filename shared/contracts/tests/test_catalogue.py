@@ -41,9 +41,10 @@ CATALOGUE = {
     "complaint.opened": ("complaint_id", "complaint_id customer_id visit_id subject_staff_ids "
                          "category severity channel opened_at sla_due_at"),
     "complaint.escalated": ("complaint_id", "complaint_id level reason escalated_to_role "
-                            "escalated_at"),
+                            "escalated_at breached due_at held_by"),
     "complaint.resolved": ("complaint_id", "complaint_id customer_id handled_by subject_staff_ids "
-                           "upheld resolution compensation opened_at resolved_at within_sla"),
+                           "upheld resolution compensation opened_at resolved_at within_sla "
+                           "first_response_due_at first_responded_at first_response_by"),
     "followup.completed": ("followup_id", "followup_id customer_id reason visit_id complaint_id "
                            "staff_id due_at completed_at outcome"),
     "survey.submitted": ("response_id", "response_id customer_id visit_id staff_ids csat nps "

@@ -30,7 +30,9 @@ class BookingSettings(ServiceSettings):
     service_name: str = "booking"
     http_port: int = 8101
 
-    timezone: str = "UTC"
+    # Only to override the club's time zone (CLUB_TIME_ZONE) for this service; unset, the
+    # club's own applies, which every service shares.
+    timezone: str | None = None
     minimum_notice_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
     booking_horizon_days: int = Field(default=60, ge=1, le=730)
     cancellation_cutoff_hours: int = Field(default=24, ge=0, le=24 * 14)
@@ -40,7 +42,9 @@ class BookingSettings(ServiceSettings):
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as e:
@@ -51,7 +55,7 @@ class BookingSettings(ServiceSettings):
     @property
     def policy(self) -> BookingPolicy:
         return BookingPolicy(
-            zone=ZoneInfo(self.timezone),
+            zone=ZoneInfo(self.timezone or self.club_time_zone),
             minimum_notice=timedelta(minutes=self.minimum_notice_minutes),
             horizon=timedelta(days=self.booking_horizon_days),
             cancellation_cutoff=timedelta(hours=self.cancellation_cutoff_hours),

@@ -2,8 +2,9 @@
 running inside the transaction that also records the event in the inbox (so a redelivered
 event never reaches it twice).
 
-- `visit.completed`, `survey.submitted`, `complaint.opened`, `followup.completed`,
-  `incident.reported` keep KPI facts (R2 §5.1; see domain/facts.py);
+- `visit.completed`, `survey.submitted`, `complaint.opened`, `complaint.escalated`,
+  `followup.completed`, `incident.reported` keep KPI facts (R2 §5.1; see domain/facts.py;
+  an escalation for a missed first response credits it to whoever held the complaint);
 - `complaint.resolved` keeps its facts and, when upheld, opens a discipline case for each
   staff member it names (R1 §8.2, R2 §8);
 - `attendance.clocked` (door and badge systems) records clockings and judges the shifts
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 
 from club_contracts import (
     AttendanceClocked,
+    ComplaintEscalated,
     ComplaintOpened,
     ComplaintResolved,
     CustomerErased,
@@ -68,8 +70,8 @@ class HandlerContext:
         return self.clock.now()
 
 
-@consumer.handles_batch(VisitCompleted, SurveySubmitted, ComplaintOpened, FollowupCompleted,
-                        IncidentReported)
+@consumer.handles_batch(VisitCompleted, SurveySubmitted, ComplaintOpened, ComplaintEscalated,
+                        FollowupCompleted, IncidentReported)
 async def record_kpi_facts(session: AsyncSession, items: list[tuple[Event, Envelope]]) -> None:
     # Facts name staff ids only; facts about someone HR does not know (yet) are kept. A
     # whole polled batch is written in one statement (the inbox still guards each event).
@@ -118,8 +120,8 @@ async def forget_customer(session: AsyncSession, event: CustomerErased, _: Envel
 # complaint.resolved opens no second case: cases are unique per complaint and staff member.
 consumer.projection(
     "kpi_facts",
-    topics=("visit.completed", "survey.submitted", "complaint.opened", "complaint.resolved",
-            "followup.completed", "incident.reported"),
+    topics=("visit.completed", "survey.submitted", "complaint.opened", "complaint.escalated",
+            "complaint.resolved", "followup.completed", "incident.reported"),
     tables=("kpi_facts",),
     description="the facts assessments count (R2 §5.1); assessments already published keep "
                 "their own copy of what they counted")

@@ -100,17 +100,43 @@ attendance_violations = sa.Table(
     _uuid("shift_id", sa.ForeignKey("shifts.shift_id"), nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("minutes", sa.Integer, nullable=False),
-    _uuid("clocking_id", nullable=False),
+    _uuid("clocking_id"),  # NULL for an absence: no clocking shows it
     _uuid("source_event_id"),
     _time("occurred_at", nullable=False),
-    # active, or withdrawn when later clockings show the shift was kept after all.
+    # active, or withdrawn when later clockings (or approved leave) show the shift was kept.
     sa.Column("status", sa.Text, nullable=False, server_default="active"),
     _now("detected_at"),
     _time("withdrawn_at"),
     sa.UniqueConstraint("shift_id", "kind", name="one_violation_per_shift_and_kind"),
-    sa.CheckConstraint("kind IN ('late_arrival', 'early_leave')", name="violation_kind"),
+    sa.CheckConstraint("kind IN ('late_arrival', 'early_leave', 'absence')",
+                       name="violation_kind"),
     sa.CheckConstraint("status IN ('active', 'withdrawn')", name="violation_status"),
     sa.Index("violations_by_staff", "staff_id", "occurred_at"),
+)
+
+# Leave and authorised absence (R2 §6.1 forbids only *unauthorised* late arrival and early
+# leave): requested by the staff member (or for them), decided by the head or the deputy.
+leave_requests = sa.Table(
+    "leave_requests",
+    metadata,
+    _uuid("leave_id", primary_key=True),
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    _time("starts_at", nullable=False),
+    _time("ends_at", nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="requested"),
+    _uuid("requested_by", nullable=False),
+    _now("requested_at"),
+    _uuid("decided_by"),
+    _time("decided_at"),
+    sa.Column("decision_note", sa.Text),
+    sa.CheckConstraint("ends_at > starts_at", name="leave_ends_after_start"),
+    sa.CheckConstraint("kind IN ('annual', 'sick', 'personal', 'late_start', 'early_leave')",
+                       name="leave_kind"),
+    sa.CheckConstraint("status IN ('requested', 'approved', 'declined', 'cancelled')",
+                       name="leave_status"),
+    sa.Index("leave_by_staff", "staff_id", "starts_at"),
 )
 
 # ---------------------------------------------------------------- KPI facts and assessments (R2 §5)
@@ -164,7 +190,12 @@ kpi_template_items = sa.Table(
     sa.Column("weight", sa.Integer, nullable=False),
     sa.Column("target", sa.Numeric, nullable=False),
     sa.Column("worst", sa.Numeric, nullable=False),
+    # `period`: the target is the period's; `per_shift`: per shift due (counts only).
+    sa.Column("basis", sa.Text, nullable=False, server_default="period"),
+    # Means and shares on fewer observations than this are shown, not scored.
+    sa.Column("min_sample", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint("weight BETWEEN 1 AND 100", name="template_weight"),
+    sa.CheckConstraint("basis IN ('period', 'per_shift')", name="template_basis"),
 )
 
 assessments = sa.Table(
@@ -198,6 +229,13 @@ assessment_kpis = sa.Table(
     sa.Column("score", sa.Numeric(4, 2)),
     # What it counted, frozen at publication: [{source, source_id, kind, occurred_at, value}].
     sa.Column("counted", JSONB, nullable=False),
+    # scored, not_measured, not_assessed (per shift, no shift due) or too_few (sample).
+    sa.Column("status", sa.Text, nullable=False, server_default="scored"),
+    sa.Column("basis", sa.Text, nullable=False, server_default="period"),
+    sa.Column("target_for_period", sa.Numeric),
+    sa.Column("worst_for_period", sa.Numeric),
+    # The arithmetic: what was counted, the target for this period, the score.
+    sa.Column("explanation", sa.Text, nullable=False, server_default=""),
 )
 
 # ---------------------------------------------------------------- discipline (R1 §7.2, R2 §6, §8)

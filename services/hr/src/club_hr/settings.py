@@ -22,3 +22,5 @@ class HrSettings(ServiceSettings):
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     # How often the job that ends finished suspensions runs.
     suspension_check_seconds: float = Field(default=60.0, gt=0)
+    # How often the job that finds shifts missed without leave (absences, R2 §6.1) runs.
+    absence_check_seconds: float = Field(default=60.0, gt=0)

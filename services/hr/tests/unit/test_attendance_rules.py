@@ -8,9 +8,11 @@ import pytest
 from club_platform.errors import Invalid
 
 from club_hr.domain.attendance import (
+    ABSENCE,
     EARLY_LEAVE,
     LATE_ARRIVAL,
     Clocking,
+    Leave,
     Shift,
     attendance_of,
     check_shift,
@@ -116,3 +118,49 @@ def test_a_zero_grace_period_makes_any_lateness_a_violation():
 def test_a_shift_must_end_after_it_starts_and_not_last_too_long(hours):
     with pytest.raises(Invalid):
         check_shift(NINE, NINE + timedelta(hours=hours))
+
+
+# ---------------------------------------------------------------- leave (R2 §6.1: unauthorised)
+
+
+def leave(kind: str, start: datetime, end: datetime) -> Leave:
+    return Leave(uuid4(), kind, start, end)
+
+
+def test_an_authorised_late_start_moves_the_expected_arrival():
+    day = shift()
+    late_start = leave("late_start", NINE, NINE + timedelta(minutes=30))
+    arrivals = [clock("in", NINE + timedelta(minutes=20)), clock("out", day.ends_at)]
+    verdict = attendance_of([day], arrivals, GRACE, [late_start])[day.shift_id]
+    assert verdict.kept and verdict.violations() == {}
+    assert verdict.authorised == (late_start,)
+    # without it, 20 minutes late
+    plain = attendance_of([day], arrivals, GRACE)[day.shift_id]
+    assert plain.violations()[LATE_ARRIVAL][0] == 20
+    # arriving 12 minutes after the authorised start is still late, by 12 minutes
+    later = attendance_of([day], [clock("in", NINE + timedelta(minutes=42))], GRACE,
+                          [late_start])[day.shift_id]
+    assert later.late_minutes == 12
+
+
+def test_an_authorised_early_leave_moves_the_expected_departure():
+    day = shift()
+    early = leave("early_leave", day.ends_at - timedelta(hours=2), day.ends_at)
+    verdict = attendance_of([day], [clock("in", NINE), clock("out", day.ends_at
+                                                             - timedelta(hours=2))],
+                            GRACE, [early])[day.shift_id]
+    assert verdict.kept and verdict.violations() == {}
+
+
+def test_a_shift_missed_without_leave_is_an_absence_and_with_leave_is_not_due():
+    day = shift()
+    after = day.ends_at + timedelta(minutes=1)
+    missed = attendance_of([day], [], GRACE)[day.shift_id]
+    assert missed.violations(after) == {ABSENCE: (480, None)}
+    assert missed.violations(day.ends_at - timedelta(minutes=1)) == {}  # not over yet
+    sick = leave("sick", NINE - timedelta(hours=1), day.ends_at + timedelta(hours=1))
+    excused = attendance_of([day], [], GRACE, [sick])[day.shift_id]
+    assert excused.on_leave == sick and excused.violations(after) == {}
+    # leave covering only part of the shift does not take it off
+    part = leave("personal", NINE, NINE + timedelta(hours=2))
+    assert attendance_of([day], [], GRACE, [part])[day.shift_id].on_leave is None

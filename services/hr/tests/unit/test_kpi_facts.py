@@ -30,7 +30,11 @@ def test_a_visit_counts_once_for_each_staff_member_who_served_it():
     facts = facts_from(visit)
     assert [(f.kind, f.staff_id) for f in facts] == [
         ("visit", None), ("visit_served", ANNA), ("visit_served", BO)]
-    assert facts[1].attrs == {"host": True} and facts[2].attrs == {"host": False}
+    # the host gave no service time; Bo gave all 60 minutes of it
+    assert facts[1].attrs == {"host": True, "service_minutes": "0",
+                              "visit_service_minutes": "60"}
+    assert facts[2].attrs == {"host": False, "service_minutes": "60",
+                              "visit_service_minutes": "60"}
     assert all(f.subject_id == visit.visit_id for f in facts)
     assert facts_from(visit) == facts  # the same event, the same facts
     assert not any("customer" in str(f.attrs) for f in facts)

@@ -470,7 +470,7 @@ async def day_sheet(runtime: Runtime, _: Staff, date: dt.date | None = None) -> 
     day = _day(runtime, date)
     start, end = _bounds(runtime, day)
     async with runtime.database.transaction() as session:
-        return await services.day_sheet(session, day, start, end, _settings(runtime).timezone)
+        return await services.day_sheet(session, day, start, end, _settings(runtime).zone_name)
 
 
 # ================================================================ incidents (R2 §6.4, §7.2)

@@ -17,21 +17,27 @@ class ReceptionSettings(ServiceSettings):
     service_name: str = "reception"
     http_port: int = 8102
 
-    # The club's time zone: where "today" begins and ends for the day sheet (an IANA name).
-    timezone: str = "UTC"
+    # Only to override the club's time zone (CLUB_TIME_ZONE, where "today" begins and ends
+    # for the day sheet) for this service; unset, the club's own applies.
+    timezone: str | None = None
     # A booked customer can be checked in from this long before the booking starts until it
     # ends (R1 §3.2); outside that window they are received as a walk-in.
     check_in_opens_minutes: int = Field(default=120, ge=0, le=24 * 60)
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, name: str) -> str:
-        zone_of(name)
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None:
+            zone_of(name)
         return name
 
     @property
+    def zone_name(self) -> str:
+        return self.timezone or self.club_time_zone
+
+    @property
     def zone(self) -> tzinfo:
-        return zone_of(self.timezone)
+        return zone_of(self.zone_name)
 
     @property
     def check_in_opens_before(self) -> timedelta:

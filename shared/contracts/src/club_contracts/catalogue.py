@@ -221,6 +221,11 @@ class ComplaintEscalated(_ComplaintEvent):
     reason: Literal["sla_breach", "severity", "manual"]
     escalated_to_role: Literal["deputy", "head"]
     escalated_at: UtcDatetime
+    # Optional (added compatibly): for an SLA breach, which clock ran out, when it fell due,
+    # and who held the complaint then (the staff member the missed deadline is credited to).
+    breached: Literal["first_response", "resolution"] | None = None
+    due_at: UtcDatetime | None = None
+    held_by: UUID | None = None
 
 
 class Compensation(_Part):
@@ -243,6 +248,12 @@ class ComplaintResolved(_ComplaintEvent):
     opened_at: UtcDatetime
     resolved_at: UtcDatetime
     within_sla: bool
+    # Optional (added compatibly): the first-response clock. `first_response_by` is who it is
+    # credited to: the one who answered in time, or whoever held the complaint when the first
+    # response fell due unanswered.
+    first_response_due_at: UtcDatetime | None = None
+    first_responded_at: UtcDatetime | None = None
+    first_response_by: UUID | None = None
 
 
 class FollowupCompleted(Event):

@@ -13,11 +13,27 @@ operators and tests, and `production` refuses it.
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The club these services were first written for keeps China Standard Time.
+DEFAULT_CLUB_TIME_ZONE = "Asia/Shanghai"
+
+
+def zone_named(name: str) -> tzinfo:
+    """An IANA time zone, or a clear error naming the setting."""
+    if name.upper() == "UTC":
+        return UTC  # needs no time-zone database
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown time zone {name!r} (CLUB_TIME_ZONE: an IANA name, "
+                         f"e.g. Asia/Shanghai)") from e
 
 
 class ServiceSettings(BaseSettings):
@@ -73,10 +89,27 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "club"
     jwt_audience: str = "club-services"
 
+    # --- The club's time zone (an IANA name), one setting for every service, read from
+    # `CLUB_TIME_ZONE` without a service prefix: the club's days, weeks and months (opening
+    # hours, the day sheet, assessment periods, reports) are its local ones.
+    club_time_zone: str = Field(
+        default=DEFAULT_CLUB_TIME_ZONE,
+        validation_alias=AliasChoices("CLUB_TIME_ZONE", "club_time_zone"))
+
     # --- Time. Development and tests only: a file holding seconds to add to the system
     # clock (club_platform.clock.OffsetClock), so the local demo day can live through
     # yesterday and come back. Refused in production.
     clock_offset_file: Path | None = None
+
+    @field_validator("club_time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        zone_named(name)
+        return name
+
+    @property
+    def club_zone(self) -> tzinfo:
+        return zone_named(self.club_time_zone)
 
     @model_validator(mode="after")
     def _check_secrets(self) -> ServiceSettings:

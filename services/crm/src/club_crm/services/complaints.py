@@ -388,6 +388,7 @@ async def resolve(session: AsyncSession, cipher: FieldCipher, principal: Princip
         compensation=Compensation(kind=plan.kind, value=None if plan.amount is None else Money(
             amount=plan.amount, currency=plan.currency)),
         opened_at=row.opened_at, resolved_at=now, within_sla=within,
+        **await _first_response(session, row),
     ), occurred_at=now)
     # R1 §5.4: call the customer back to make sure they are satisfied.
     erased = await session.scalar(sa.select(customers.c.erased_at).where(
@@ -406,8 +407,45 @@ async def resolve(session: AsyncSession, cipher: FieldCipher, principal: Princip
 # ------------------------------------------------------------------ escalation
 
 
+async def holder_at(session: AsyncSession, complaint_id: UUID, moment: datetime) -> UUID | None:
+    """Who held the complaint at `moment`: the last assignment recorded in its history at or
+    before then (HR credits a missed deadline to them, not to whoever holds it later)."""
+    return await session.scalar(
+        sa.select(complaint_history.c.assigned_to)
+        .where(complaint_history.c.complaint_id == complaint_id,
+               complaint_history.c.assigned_to.is_not(None),
+               complaint_history.c.at <= moment)
+        .order_by(complaint_history.c.at.desc(), complaint_history.c.id.desc()).limit(1))
+
+
+async def _first_response(session: AsyncSession, row: sa.Row) -> dict:
+    """The first-response clock as complaint.resolved carries it: credited to whoever
+    answered in time, else to whoever held the complaint when the answer fell due."""
+    due, answered = row.first_response_due_at, row.acknowledged_at
+    if answered is not None and answered <= due:
+        by = await session.scalar(
+            sa.select(complaint_history.c.actor_id)
+            .where(complaint_history.c.complaint_id == row.complaint_id,
+                   complaint_history.c.action == "acknowledge")
+            .order_by(complaint_history.c.id).limit(1))
+    else:
+        by = await holder_at(session, row.complaint_id, due)
+    return {"first_response_due_at": due, "first_responded_at": answered,
+            "first_response_by": by}
+
+
 async def _escalate(session: AsyncSession, complaint_id: UUID, state: str,
                     escalation: rules.Escalation, now: datetime, actor: UUID | None) -> None:
+    breach: dict = {}
+    if escalation.reason == "sla_breach":
+        row = await load_complaint(session, complaint_id)
+        late_answer = row.acknowledged_at is None and now > row.first_response_due_at
+        if escalation.level == 1 or not late_answer:
+            # The first rung is the missed deadline itself; later rungs only repeat it.
+            clock, due = (("first_response", row.first_response_due_at) if late_answer
+                          else ("resolution", row.resolution_due_at))
+            breach = {"breached": clock, "due_at": due,
+                      "held_by": await holder_at(session, complaint_id, due)}
     await session.execute(sa.update(complaints).where(complaints.c.complaint_id == complaint_id)
                           .values(escalation_level=escalation.level,
                                   escalated_to_role=escalation.role, last_escalated_at=now,
@@ -417,7 +455,7 @@ async def _escalate(session: AsyncSession, complaint_id: UUID, state: str,
                    escalated_to_role=escalation.role, reason=escalation.reason)
     await publish(session, ComplaintEscalated(
         complaint_id=complaint_id, level=escalation.level, reason=escalation.reason,
-        escalated_to_role=escalation.role, escalated_at=now), occurred_at=now)
+        escalated_to_role=escalation.role, escalated_at=now, **breach), occurred_at=now)
 
 
 async def escalate_manually(session: AsyncSession, principal: Principal, now: datetime,

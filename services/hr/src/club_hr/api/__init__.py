@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from club_hr.api import assessments, attendance, discipline, gifts, rewards, staff, training
+from club_hr.api import (
+    assessments,
+    attendance,
+    discipline,
+    gifts,
+    leave,
+    rewards,
+    staff,
+    training,
+)
 
 router = APIRouter()
-for area in (staff, attendance, assessments, discipline, rewards, training, gifts):
+for area in (staff, attendance, leave, assessments, discipline, rewards, training, gifts):
     router.include_router(area.router)

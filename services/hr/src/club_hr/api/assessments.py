@@ -23,6 +23,7 @@ from club_hr.api.common import (
     hr_admin,
     now_of,
     read,
+    settings_of,
 )
 from club_hr.domain import kpis as rules
 from club_hr.domain.staff import StaffRole
@@ -42,6 +43,13 @@ class TemplateItemBody(Body):
                             description="The value that scores 5")
     worst: Decimal = Field(ge=0, max_digits=12, decimal_places=2,
                            description="The value that scores 0")
+    basis: rules.Basis = Field(
+        default=rules.Basis.PERIOD,
+        description="`period`: target and worst are the period's; `per_shift` (counts only): "
+                    "they are per shift due, scaled by the shifts due in the period")
+    min_sample: int = Field(default=0, ge=0, le=1000,
+                            description="A mean or share on fewer observations is shown, "
+                                        "not scored")
 
 
 class TemplateBody(Body):
@@ -71,7 +79,7 @@ async def list_templates(request: Request, role: StaffRole | None = None,
 async def template_in_force(role: StaffRole, request: Request,
                             on: Annotated[date | None, Query()] = None,
                             _: Principal = Depends(anyone_on_staff)) -> dict:
-    day = on or now_of(request).date()
+    day = on or now_of(request).astimezone(settings_of(request).club_zone).date()
     return await read(request, lambda s: kpis.template_in_force(s, role, day))
 
 
@@ -79,10 +87,12 @@ async def template_in_force(role: StaffRole, request: Request,
             summary="Set a role's template from a future date on (R2 §5.1)")
 async def put_template(role: StaffRole, effective_from: date, body: TemplateBody,
                        request: Request, principal: Principal = Depends(hr_admin)) -> dict:
-    items = [rules.TemplateItem(i.code, i.weight, i.target, i.worst) for i in body.items]
+    items = [rules.TemplateItem(i.code, i.weight, i.target, i.worst, i.basis, i.min_sample)
+             for i in body.items]
     return await change(request, lambda s: kpis.put_template(
         s, role=role, effective_from=effective_from, items=items,
-        today=now_of(request).date(), created_by=principal.id))
+        today=now_of(request).astimezone(settings_of(request).club_zone).date(),
+        created_by=principal.id))
 
 
 @router.get("/kpi-facts", summary="KPI facts, each naming the event (ce_id) it came from")
@@ -103,7 +113,8 @@ async def assess(body: AssessmentRequest, request: Request, key: IdempotencyKey 
                  principal: Principal = Depends(assessors)):
     return await create(request, principal, key, body, lambda s: assessments.publish_assessment(
         s, now=now_of(request), staff_id=body.staff_id, period_start=body.period_start,
-        period_end=body.period_end, published_by=principal.id, grace=grace_of(request)))
+        period_end=body.period_end, published_by=principal.id, grace=grace_of(request),
+        zone=settings_of(request).club_zone))
 
 
 @router.get("/assessments", summary="Published assessments (staff see their own)")

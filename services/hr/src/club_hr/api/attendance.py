@@ -111,7 +111,8 @@ async def list_clockings(request: Request, staff_id: UUID | None = None, since: 
         s, staff_id=staff_id, start=since, end=until))
 
 
-@router.get("/attendance/violations", summary="Late arrivals and early leaves (R2 §6.1)")
+@router.get("/attendance/violations",
+            summary="Late arrivals, early leaves and absences (R2 §6.1)")
 async def list_violations(request: Request, staff_id: UUID | None = None,
                           status: Literal["active", "withdrawn"] | None = None,
                           principal: Principal = Depends(anyone_on_staff)) -> list[dict]:

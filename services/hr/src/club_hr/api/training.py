@@ -141,9 +141,10 @@ async def list_policies(request: Request,
 
 
 @router.get("/policies/compliance",
-            summary="Who has acknowledged each current version, and its training")
+            summary="For each policy's version in force (and, apart, the next one): who has "
+                    "not acknowledged it and who has not attended its training, by name")
 async def compliance(request: Request, _: Principal = Depends(managers)) -> list[dict]:
-    return await read(request, policies.compliance)
+    return await read(request, lambda s: policies.compliance(s, now_of(request)))
 
 
 @router.get("/policies/acknowledgements/mine",

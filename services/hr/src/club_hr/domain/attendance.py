@@ -13,6 +13,19 @@ whose span widened by `MATCH_WINDOW` on both sides contains it. For each shift:
 
 The verdict is a function of the whole set of clockings, not of their arrival order, so a
 late-delivered earlier clock-in (or a later clock-out after coming back) corrects it.
+
+**Leave** (R2 §6.1 forbids only *unauthorised* late arrival and early leave). Approved leave
+changes what a shift expects:
+
+- annual, sick or personal leave covering the whole shift takes it *off*: it is not due, it is
+  neither kept nor missed, and it counts in no KPI;
+- an authorised late start moves the expected arrival to the end of that leave, and an
+  authorised early leave moves the expected departure to its start (the grace period still
+  applies around them).
+
+A shift that is over with no arrival and no leave is an **absence**: a violation of its own
+(R2 §6.1), which opens a discipline case on the ladder. Lateness is judged once, by the
+discipline ladder; the assessment's `shifts_attended` counts only whether someone came.
 """
 
 from __future__ import annotations
@@ -29,6 +42,21 @@ MAX_SHIFT = timedelta(hours=16)
 
 LATE_ARRIVAL = "late_arrival"
 EARLY_LEAVE = "early_leave"
+ABSENCE = "absence"
+
+FULL_LEAVE = frozenset({"annual", "sick", "personal"})
+LATE_START = "late_start"
+LEAVE_KINDS = (*sorted(FULL_LEAVE), LATE_START, EARLY_LEAVE)
+
+
+@dataclass(frozen=True)
+class Leave:
+    """An approved leave request."""
+
+    leave_id: UUID
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
 
 
 @dataclass(frozen=True)
@@ -55,19 +83,58 @@ class ShiftAttendance:
     late_minutes: int
     early: bool
     early_minutes: int
+    on_leave: Leave | None = None  # approved leave covering the whole shift
+    authorised: tuple[Leave, ...] = ()  # an approved late start or early leave
 
     @property
     def kept(self) -> bool:
         return self.arrival is not None and not self.late and not self.early
 
-    def violations(self) -> dict[str, tuple[int, Clocking]]:
-        """The violations of this shift: kind → (minutes, the clocking that shows it)."""
-        found: dict[str, tuple[int, Clocking]] = {}
+    def absent(self, now: datetime) -> bool:
+        """Over, not on leave, and nobody came."""
+        return self.on_leave is None and self.arrival is None and self.shift.ends_at <= now
+
+    def violations(self, now: datetime | None = None
+                   ) -> dict[str, tuple[int, Clocking | None]]:
+        """The violations of this shift: kind → (minutes, the clocking that shows it). With
+        `now`, a shift over without an arrival is an absence (of the shift's minutes)."""
+        found: dict[str, tuple[int, Clocking | None]] = {}
+        if self.on_leave is not None:
+            return found
         if self.late and self.arrival is not None:
             found[LATE_ARRIVAL] = (self.late_minutes, self.arrival)
         if self.early and self.departure is not None:
             found[EARLY_LEAVE] = (self.early_minutes, self.departure)
+        if now is not None and self.absent(now):
+            found[ABSENCE] = (_whole_minutes(self.shift.ends_at - self.shift.starts_at), None)
         return found
+
+
+def check_leave(kind: str, starts_at: datetime, ends_at: datetime) -> None:
+    if kind not in LEAVE_KINDS:
+        raise Invalid(f"unknown kind of leave {kind!r} (one of {', '.join(LEAVE_KINDS)})")
+    if ends_at <= starts_at:
+        raise Invalid("leave must end after it starts")
+    if ends_at - starts_at > timedelta(days=366):
+        raise Invalid("one leave request may cover at most a year")
+
+
+def _expected(shift: Shift, leaves: Iterable[Leave]
+              ) -> tuple[Leave | None, datetime, datetime, tuple[Leave, ...]]:
+    """Whole-shift leave, and the expected arrival and departure after authorisations."""
+    start, end, used = shift.starts_at, shift.ends_at, []
+    for leave in leaves:
+        if leave.kind in FULL_LEAVE:
+            if leave.starts_at <= shift.starts_at and leave.ends_at >= shift.ends_at:
+                return leave, start, end, ()
+        elif leave.kind == LATE_START:
+            if leave.starts_at <= shift.starts_at < leave.ends_at:
+                start = max(start, min(leave.ends_at, shift.ends_at))
+                used.append(leave)
+        elif leave.kind == EARLY_LEAVE and leave.starts_at < shift.ends_at <= leave.ends_at:
+            end = min(end, max(leave.starts_at, shift.starts_at))
+            used.append(leave)
+    return None, start, end, tuple(used)
 
 
 def check_shift(starts_at: datetime, ends_at: datetime) -> None:
@@ -102,8 +169,9 @@ def _whole_minutes(delta: timedelta) -> int:
 
 
 def attendance_of(shifts: Iterable[Shift], clockings: Iterable[Clocking],
-                  grace: timedelta) -> dict[UUID, ShiftAttendance]:
-    """Every shift's verdict from the clockings (R2 §6.1)."""
+                  grace: timedelta, leaves: Iterable[Leave] = ()) -> dict[UUID, ShiftAttendance]:
+    """Every shift's verdict from the clockings and the approved leave (R2 §6.1)."""
+    leaves = list(leaves)
     shifts = list(shifts)
     arrivals: dict[UUID, Clocking] = {}
     departures: dict[UUID, Clocking] = {}
@@ -119,15 +187,18 @@ def attendance_of(shifts: Iterable[Shift], clockings: Iterable[Clocking],
     for shift in shifts:
         arrival = arrivals.get(shift.shift_id)
         departure = departures.get(shift.shift_id)
-        late = arrival is not None and arrival.at - shift.starts_at > grace
-        early = departure is not None and shift.ends_at - departure.at > grace
+        on_leave, start, end, authorised = _expected(shift, leaves)
+        late = on_leave is None and arrival is not None and arrival.at - start > grace
+        early = on_leave is None and departure is not None and end - departure.at > grace
         verdicts[shift.shift_id] = ShiftAttendance(
             shift=shift,
             arrival=arrival,
             departure=departure,
             late=late,
-            late_minutes=_whole_minutes(arrival.at - shift.starts_at) if late else 0,
+            late_minutes=_whole_minutes(arrival.at - start) if late else 0,
             early=early,
-            early_minutes=_whole_minutes(shift.ends_at - departure.at) if early else 0,
+            early_minutes=_whole_minutes(end - departure.at) if early else 0,
+            on_leave=on_leave,
+            authorised=authorised,
         )
     return verdicts

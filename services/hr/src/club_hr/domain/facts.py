@@ -15,8 +15,16 @@ id is kept: HR assesses its staff, not the club's customers (R1 §4.4, §6).
 | complaint          | (dept.)     | complaint.opened   |                   | category, …   |
 | upheld_complaint   | each named  | complaint.resolved |                   |               |
 | complaint_resolved | handled_by  | complaint.resolved | hours to resolve  | within_sla, … |
+| first_response     | the holder  | complaint.escalated, complaint.resolved | | met, due_at  |
+| escalation         | (dept.)     | complaint.escalated |                  | to, level     |
 | followup           | staff_id    | followup.completed |                   | on_time, …    |
 | incident_reported  | reported_by | incident.reported  | minutes to report | category, …   |
+
+`visit_served` keeps the minutes of service the staff member gave and the visit's total, so
+a survey about the visit can be credited by share (services/assessments.py). `first_response`
+is credited to whoever held the complaint when its first response fell due (or who answered
+in time); the escalation for a missed first response and the resolution both say so, and the
+fact is kept once per complaint and holder, timed at the deadline.
 
 Each fact's `subject_id` is the business aggregate (visit, survey response, complaint,
 follow-up, incident); a second event about the same aggregate (a re-sent completion) does not
@@ -32,6 +40,7 @@ from typing import Any
 from uuid import UUID
 
 from club_contracts import (
+    ComplaintEscalated,
     ComplaintOpened,
     ComplaintResolved,
     Event,
@@ -62,14 +71,34 @@ def _hours(start: datetime, end: datetime) -> Decimal:
     return (Decimal(str((end - start).total_seconds())) / 3600).quantize(HOURS_PLACES)
 
 
+def _minutes(start: datetime, end: datetime) -> Decimal:
+    return (Decimal(str(max(0.0, (end - start).total_seconds()))) / 60).quantize(HOURS_PLACES)
+
+
+def _text(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _first_response(holder: UUID, complaint_id: UUID, due_at: datetime, met: bool) -> Fact:
+    return Fact("first_response", holder, complaint_id, due_at,
+                attrs={"met": met, "due_at": due_at.isoformat()})
+
+
 def facts_from(event: Event) -> list[Fact]:
     match event:
         case VisitCompleted():
             served = _unique([event.host_staff_id, *event.staff_ids,
                               *(s.staff_id for s in event.services)])
+            minutes: dict[UUID, Decimal] = {}
+            for service in event.services:
+                spent = _minutes(service.started_at, service.ended_at)
+                minutes[service.staff_id] = minutes.get(service.staff_id, Decimal(0)) + spent
+            total = sum(minutes.values(), Decimal(0))
             return [Fact("visit", None, event.visit_id, event.completed_at)] + [
                 Fact("visit_served", staff_id, event.visit_id, event.completed_at,
-                     attrs={"host": staff_id == event.host_staff_id})
+                     attrs={"host": staff_id == event.host_staff_id,
+                            "service_minutes": _text(minutes.get(staff_id, Decimal(0))),
+                            "visit_service_minutes": _text(total)})
                 for staff_id in served
             ]
         case SurveySubmitted():
@@ -91,7 +120,24 @@ def facts_from(event: Event) -> list[Fact]:
             resolved = Fact("complaint_resolved", event.handled_by, event.complaint_id,
                             event.resolved_at, _hours(event.opened_at, event.resolved_at),
                             {"within_sla": event.within_sla, "upheld": event.upheld})
-            return [*upheld, resolved]
+            first = []
+            if event.first_response_due_at is not None and event.first_response_by is not None:
+                answered = event.first_responded_at
+                first = [_first_response(event.first_response_by, event.complaint_id,
+                                         event.first_response_due_at,
+                                         answered is not None
+                                         and answered <= event.first_response_due_at)]
+            return [*upheld, resolved, *first]
+        case ComplaintEscalated():
+            # the department's escalation (kept once per complaint: its first rung)
+            found = [Fact("escalation", None, event.complaint_id, event.escalated_at,
+                          attrs={"to": event.escalated_to_role, "level": event.level,
+                                 "reason": event.reason})]
+            if (event.breached == "first_response" and event.held_by is not None
+                    and event.due_at is not None):
+                found.append(_first_response(event.held_by, event.complaint_id, event.due_at,
+                                             False))
+            return found
         case FollowupCompleted():
             return [Fact("followup", event.staff_id, event.followup_id, event.completed_at,
                          attrs={"on_time": event.completed_at <= event.due_at,

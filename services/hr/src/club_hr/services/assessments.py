@@ -3,11 +3,12 @@ template, published as `assessment.published`, each KPI listing what it counted.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+import sqlalchemy as sa
 from club_contracts import AssessmentPublished, Kpi
 from club_platform.errors import Conflict, NotFound
 from club_platform.outbox import publish
@@ -16,35 +17,144 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_hr.domain import kpis as rules
 from club_hr.domain.staff import OFFBOARDED
-from club_hr.schema import assessment_kpis, assessments, shifts
+from club_hr.schema import assessment_kpis, assessments, kpi_facts, shifts
 from club_hr.services import attendance, kpis, rewards, training
 from club_hr.services import staff as register
 
 
-def period_bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
-    """A period is whole UTC days, both ends included: [start 00:00, day after end 00:00)."""
-    return (datetime.combine(period_start, time(), UTC),
-            datetime.combine(period_end + timedelta(days=1), time(), UTC))
+def period_bounds(period_start: date, period_end: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """A period is whole days of the club's time zone, both ends included: [start 00:00 local,
+    the day after the end 00:00 local), in UTC."""
+    return (datetime.combine(period_start, time(), zone).astimezone(UTC),
+            datetime.combine(period_end + timedelta(days=1), time(), zone).astimezone(UTC))
 
 
 async def observations_for(session: AsyncSession, *, staff_id: UUID, codes: list[str],
                            start: datetime, end: datetime, now: datetime,
-                           grace: timedelta) -> list[rules.Observation]:
+                           grace: timedelta) -> tuple[list[rules.Observation], int]:
+    """What the KPIs `codes` count for the staff member over [start, end), and how many of
+    their shifts were due (over, not on approved leave)."""
     kinds = set().union(*(rules.CATALOGUE[c].counts for c in codes))
     found = await kpis.facts_between(session, staff_id=staff_id,
-                                     kinds=kinds - {"shift", "training_attendance"},
-                                     start=start, end=end)
+                                     kinds=kinds - rules.DERIVED_KINDS, start=start, end=end)
+    shift_observations = await _shift_observations(session, staff_id, start, end, now, grace)
+    due = [o for o in shift_observations if not o.attrs.get("on_leave")]
     if "shift" in kinds:
-        found += await _shift_observations(session, staff_id, start, end, now, grace)
+        found += due
     if "training_attendance" in kinds:
         found += await training.attendance_observations(session, start=start, end=end)
+    if "credited_survey" in kinds:
+        found += await _credited_surveys(session, staff_id, start, end)
+    if "resolution_followup" in kinds:
+        found += await _resolution_followups(session, staff_id, start, end)
+    if "team_shift" in kinds:
+        found += await _team_shifts(session, start, end, now, grace)
+    if "escalation_outcome" in kinds:
+        found += await _escalation_outcomes(session, start, end)
+    return found, len(due)
+
+
+async def _team_shifts(session: AsyncSession, start: datetime, end: datetime, now: datetime,
+                       grace: timedelta) -> list[rules.Observation]:
+    """Every staff member's shifts due in the period (over, not on approved leave): the
+    department's coverage (R2 §2.2)."""
+    members = (await session.execute(
+        select(shifts.c.staff_id).distinct().where(
+            shifts.c.status == "scheduled", shifts.c.starts_at >= start,
+            shifts.c.starts_at < end, shifts.c.ends_at <= now)
+        .order_by(shifts.c.staff_id))).scalars().all()
+    found = []
+    for member in members:
+        for o in await _shift_observations(session, member, start, end, now, grace):
+            if not o.attrs.get("on_leave"):
+                found.append(rules.Observation(
+                    source=o.source, source_id=o.source_id, kind="team_shift",
+                    occurred_at=o.occurred_at, value=o.value,
+                    attrs={"staff_id": str(member), "late_minutes": o.attrs["late_minutes"],
+                           "arrival_event_id": o.attrs["arrival_event_id"]}))
     return found
+
+
+async def _escalation_outcomes(session: AsyncSession, start: datetime,
+                               end: datetime) -> list[rules.Observation]:
+    """The complaints escalated to the deputy in the period, each with whether it was resolved
+    within its deadline (one still open: not in time)."""
+    escalations = (await session.execute(
+        select(kpi_facts).where(kpi_facts.c.kind == "escalation",
+                                kpi_facts.c.attrs["to"].astext == "deputy",
+                                kpi_facts.c.occurred_at >= start,
+                                kpi_facts.c.occurred_at < end)
+        .order_by(kpi_facts.c.occurred_at, kpi_facts.c.source_event_id))).all()
+    if not escalations:
+        return []
+    resolved = {r.subject_id: r.attrs for r in (await session.execute(
+        select(kpi_facts.c.subject_id, kpi_facts.c.attrs).where(
+            kpi_facts.c.kind == "complaint_resolved",
+            kpi_facts.c.subject_id.in_([e.subject_id for e in escalations])))).all()}
+    return [_observation(e, "escalation_outcome",
+                         resolved=e.subject_id in resolved,
+                         resolved_within_sla=resolved.get(e.subject_id, {}).get("within_sla")
+                         is True)
+            for e in escalations]
+
+
+def _observation(row: Any, kind: str | None = None, **attrs: Any) -> rules.Observation:
+    return rules.Observation(source=row.topic, source_id=row.source_event_id,
+                             kind=kind or row.kind, occurred_at=row.occurred_at,
+                             value=row.value, attrs={**row.attrs, **attrs})
+
+
+async def _credited_surveys(session: AsyncSession, staff_id: UUID, start: datetime,
+                            end: datetime) -> list[rules.Observation]:
+    """The surveys naming the staff member, each weighted by their part in the visit: 1 for
+    the visit's host, else the share of the visit's service time they gave (0: they gave
+    none, and the survey is not theirs to carry). A survey whose visit HR has not seen counts
+    fully, as before."""
+    surveys = (await session.execute(
+        select(kpi_facts).where(kpi_facts.c.kind == "survey_rating",
+                                kpi_facts.c.staff_id == staff_id,
+                                kpi_facts.c.occurred_at >= start, kpi_facts.c.occurred_at < end)
+        .order_by(kpi_facts.c.occurred_at, kpi_facts.c.source_event_id))).all()
+    visit_ids = {UUID(r.attrs["visit_id"]) for r in surveys if r.attrs.get("visit_id")}
+    parts = {r.subject_id: r.attrs for r in (await session.execute(
+        select(kpi_facts.c.subject_id, kpi_facts.c.attrs).where(
+            kpi_facts.c.kind == "visit_served", kpi_facts.c.staff_id == staff_id,
+            kpi_facts.c.subject_id.in_(visit_ids)))).all()} if visit_ids else {}
+    found = []
+    for row in surveys:
+        part = parts.get(UUID(row.attrs["visit_id"])) if row.attrs.get("visit_id") else None
+        if part is None or part.get("host") or "visit_service_minutes" not in part:
+            weight, why = Decimal(1), "host" if part and part.get("host") else "visit unknown"
+        else:
+            total = Decimal(part["visit_service_minutes"])
+            given = Decimal(part["service_minutes"])
+            weight = (given / total).quantize(Decimal("0.0001")) if total else Decimal(0)
+            why = f"{given} of {total} service minutes"
+        found.append(_observation(row, "credited_survey", weight=str(weight), credit=why))
+    return found
+
+
+async def _resolution_followups(session: AsyncSession, staff_id: UUID, start: datetime,
+                                end: datetime) -> list[rules.Observation]:
+    """Follow-up calls made in the period after complaints the staff member resolved, whoever
+    made the call: the customer's satisfaction is the resolver's work."""
+    resolved = select(sa.cast(kpi_facts.c.subject_id, sa.Text)).where(
+        kpi_facts.c.kind == "complaint_resolved", kpi_facts.c.staff_id == staff_id)
+    rows = (await session.execute(
+        select(kpi_facts).where(
+            kpi_facts.c.kind == "followup",
+            kpi_facts.c.attrs["reason"].astext == "post_complaint",
+            kpi_facts.c.attrs["complaint_id"].astext.in_(resolved),
+            kpi_facts.c.occurred_at >= start, kpi_facts.c.occurred_at < end)
+        .order_by(kpi_facts.c.occurred_at, kpi_facts.c.source_event_id))).all()
+    return [_observation(r, "resolution_followup", called_by=str(r.staff_id)) for r in rows]
 
 
 async def _shift_observations(session: AsyncSession, staff_id: UUID, start: datetime,
                               end: datetime, now: datetime,
                               grace: timedelta) -> list[rules.Observation]:
-    """Each of the staff member's shifts that started in the period and is over (R2 §6.1)."""
+    """Each of the staff member's shifts that started in the period and is over (R2 §6.1);
+    value 1 when they came. Shifts on approved leave are marked `on_leave` (not due)."""
     rows = (await session.execute(
         select(shifts).where(shifts.c.staff_id == staff_id, shifts.c.status == "scheduled",
                              shifts.c.starts_at >= start, shifts.c.starts_at < end,
@@ -57,8 +167,11 @@ async def _shift_observations(session: AsyncSession, staff_id: UUID, start: date
         verdict = verdicts[row.shift_id]
         observations.append(rules.Observation(
             source="shift", source_id=row.shift_id, kind="shift", occurred_at=row.starts_at,
-            value=Decimal(1 if verdict.kept else 0),
+            value=Decimal(1 if verdict.arrival is not None else 0),
             attrs={
+                "kept": verdict.kept,
+                "on_leave": str(verdict.on_leave.leave_id) if verdict.on_leave else None,
+                "authorised_by_leave": [str(v.leave_id) for v in verdict.authorised],
                 "arrival_clocking_id": str(verdict.arrival.clocking_id)
                 if verdict.arrival else None,
                 "arrival_event_id": str(verdict.arrival.source_event_id)
@@ -87,10 +200,11 @@ def _counted_entry(observation: rules.Observation) -> dict:
 
 async def publish_assessment(session: AsyncSession, *, now: datetime, staff_id: UUID,
                              period_start: date, period_end: date, published_by: UUID,
-                             grace: timedelta) -> dict:
-    """Assess a staff member over an ended period with the template in force on its first day
-    (R2 §5.1), and publish it. A period is assessed once."""
-    rules.check_period(period_start, period_end, now.date())
+                             grace: timedelta, zone: tzinfo = UTC) -> dict:
+    """Assess a staff member over an ended period (whole days of the club's time zone) with
+    the template in force on its first day (R2 §5.1), and publish it. A period is assessed
+    once."""
+    rules.check_period(period_start, period_end, now.astimezone(zone).date())
     member = await register.get(session, staff_id)
     if member.status == OFFBOARDED:
         raise Conflict("the staff member has been offboarded")
@@ -104,11 +218,11 @@ async def publish_assessment(session: AsyncSession, *, now: datetime, staff_id: 
                        "assessments are final", assessment_id=str(existing))
     template = await kpis.template_in_force(session, member.role, period_start)
     items = kpis.items_of(template)
-    start, end = period_bounds(period_start, period_end)
-    observations = await observations_for(session, staff_id=staff_id,
-                                          codes=[i.code for i in items], start=start, end=end,
-                                          now=now, grace=grace)
-    result = rules.assess(items, observations)
+    start, end = period_bounds(period_start, period_end, zone)
+    observations, shifts_due = await observations_for(
+        session, staff_id=staff_id, codes=[i.code for i in items], start=start, end=end,
+        now=now, grace=grace)
+    result = rules.assess(items, observations, shifts_due)
 
     assessment_id = uuid4()
     await session.execute(assessments.insert().values(
@@ -119,14 +233,17 @@ async def publish_assessment(session: AsyncSession, *, now: datetime, staff_id: 
     await session.execute(assessment_kpis.insert(), [
         {"assessment_id": assessment_id, "code": k.code, "position": position,
          "weight": k.weight, "target": k.target, "worst": k.worst, "value": k.value,
-         "score": k.score, "counted": [_counted_entry(o) for o in k.counted]}
+         "score": k.score, "counted": [_counted_entry(o) for o in k.counted],
+         "status": k.status, "basis": k.basis.value, "target_for_period": k.target_for_period,
+         "worst_for_period": k.worst_for_period, "explanation": k.explanation}
         for position, k in enumerate(result.kpis)
     ])
     await publish(session, AssessmentPublished(
         assessment_id=assessment_id, staff_id=staff_id, role=member.role,
         period_start=period_start, period_end=period_end,
-        kpis=[Kpi(code=k.code, value=float(k.value), target=float(k.target), weight=k.weight,
-                  score=float(k.score)) for k in result.measured],
+        # Only scored KPIs; `target` is the target for this period (per-shift ones scaled).
+        kpis=[Kpi(code=k.code, value=float(k.value), target=float(k.target_for_period),
+                  weight=k.weight, score=float(k.score)) for k in result.measured],
         total_score=float(result.total), rating=result.rating, published_at=now))
     if result.rating == "outstanding":
         await rewards.propose_for(session, assessment_id=assessment_id, staff_id=staff_id,
@@ -139,12 +256,20 @@ def _kpi_view(row: Any, *, with_evidence: bool) -> dict:
     view = {
         "code": row.code,
         "direction": definition.direction.value if definition else None,
+        # scored, not_measured, not_assessed (per shift, no shift due), too_few (sample)
+        "status": row.status,
         "measured": row.value is not None,
         "value": None if row.value is None else float(row.value),
+        "basis": row.basis,
         "target": float(row.target),
         "worst": float(row.worst),
+        "target_for_period": None if row.target_for_period is None
+        else float(row.target_for_period),
+        "worst_for_period": None if row.worst_for_period is None
+        else float(row.worst_for_period),
         "weight": row.weight,
         "score": None if row.score is None else float(row.score),
+        "explanation": row.explanation,
         # BLUEPRINT §6: "which events counted, with their ids"
         "counted_ids": [entry["source_id"] for entry in row.counted],
     }

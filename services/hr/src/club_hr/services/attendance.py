@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_hr.domain import attendance as rules
 from club_hr.domain.staff import OFFBOARDED
-from club_hr.schema import attendance_violations, clockings, shifts
+from club_hr.schema import attendance_violations, clockings, leave_requests, shifts
 from club_hr.services import discipline, lock
 from club_hr.services import staff as staff_register
 
@@ -80,6 +80,8 @@ def shift_view(row: Any, verdict: rules.ShiftAttendance | None) -> dict:
             "late_minutes": verdict.late_minutes if verdict.late else None,
             "early_minutes": verdict.early_minutes if verdict.early else None,
             "kept": verdict.kept,
+            "on_leave": str(verdict.on_leave.leave_id) if verdict.on_leave else None,
+            "authorised_by_leave": [str(leave.leave_id) for leave in verdict.authorised],
         }
     return view
 
@@ -110,9 +112,22 @@ async def _clockings_between(session: AsyncSession, staff_id: UUID, start: datet
     )).all()
 
 
+async def approved_leave(session: AsyncSession, staff_id: UUID, start: datetime,
+                         end: datetime) -> list[rules.Leave]:
+    rows = (await session.execute(
+        select(leave_requests).where(leave_requests.c.staff_id == staff_id,
+                                     leave_requests.c.status == "approved",
+                                     leave_requests.c.starts_at < end,
+                                     leave_requests.c.ends_at > start)
+        .order_by(leave_requests.c.starts_at, leave_requests.c.leave_id)
+    )).all()
+    return [rules.Leave(r.leave_id, r.kind, r.starts_at, r.ends_at) for r in rows]
+
+
 async def verdicts_for(session: AsyncSession, staff_id: UUID, shift_rows: list[Any],
                        grace: timedelta) -> dict[UUID, rules.ShiftAttendance]:
-    """The attendance verdict of each shift in `shift_rows` (of one staff member)."""
+    """The attendance verdict of each shift in `shift_rows` (of one staff member), with the
+    approved leave around them."""
     if not shift_rows:
         return {}
     start = min(r.starts_at for r in shift_rows)
@@ -122,27 +137,34 @@ async def verdicts_for(session: AsyncSession, staff_id: UUID, shift_rows: list[A
                                          end + _SHIFT_REACH)
     found = await _clockings_between(session, staff_id, start - _CLOCKING_REACH,
                                      end + _CLOCKING_REACH)
+    leaves = await approved_leave(session, staff_id, start - _SHIFT_REACH, end + _SHIFT_REACH)
     verdicts = rules.attendance_of([_shift(r) for r in neighbours],
-                                   [_clocking(c) for c in found], grace)
+                                   [_clocking(c) for c in found], grace, leaves)
     return {r.shift_id: verdicts[r.shift_id] for r in shift_rows if r.shift_id in verdicts}
 
 
 async def evaluate(session: AsyncSession, *, staff_id: UUID, start: datetime, end: datetime,
-                   grace: timedelta, now: datetime) -> list[ViolationChange]:
+                   grace: timedelta, now: datetime,
+                   judge_absence: bool = False) -> list[ViolationChange]:
     """Evaluate the staff member's shifts near [start, end] and bring their violations up to
-    date: new ones opened, corrected ones updated, disproved ones withdrawn."""
+    date: new ones opened, corrected ones updated, disproved ones withdrawn. Absences are
+    opened only when `judge_absence` (the absence job): a clocking, a leave decision or a
+    shift scheduled after the fact must not call the neighbouring shifts missed before their
+    own clockings arrive; any evaluation withdraws an absence that an arrival or leave
+    disproves."""
     nearby = await _scheduled_shifts(session, staff_id, start - _SHIFT_REACH,
                                       end + _SHIFT_REACH)
     verdicts = await verdicts_for(session, staff_id, nearby, grace)
     changes: list[ViolationChange] = []
     for row in nearby:
-        changes += await _apply(session, row, verdicts[row.shift_id].violations(), now)
+        changes += await _apply(session, row, verdicts[row.shift_id].violations(now), now,
+                                judge_absence=judge_absence)
     return changes
 
 
 async def _apply(session: AsyncSession, shift_row: Any,
-                 found: dict[str, tuple[int, rules.Clocking]], now: datetime
-                 ) -> list[ViolationChange]:
+                 found: dict[str, tuple[int, rules.Clocking | None]], now: datetime, *,
+                 judge_absence: bool) -> list[ViolationChange]:
     existing = {
         r.kind: r for r in (await session.execute(
             select(attendance_violations)
@@ -150,12 +172,18 @@ async def _apply(session: AsyncSession, shift_row: Any,
         )).all()
     }
     changes = []
-    for kind in (rules.LATE_ARRIVAL, rules.EARLY_LEAVE):
+    for kind in (rules.LATE_ARRIVAL, rules.EARLY_LEAVE, rules.ABSENCE):
         current = existing.get(kind)
         if kind in found:
+            if kind == rules.ABSENCE and not judge_absence and (
+                    current is None or current.status == "withdrawn"):
+                continue
             minutes, clocking = found[kind]
-            values = {"minutes": minutes, "clocking_id": clocking.clocking_id,
-                      "source_event_id": clocking.source_event_id, "occurred_at": clocking.at}
+            values = ({"minutes": minutes, "clocking_id": clocking.clocking_id,
+                       "source_event_id": clocking.source_event_id, "occurred_at": clocking.at}
+                      if clocking is not None else
+                      {"minutes": minutes, "clocking_id": None, "source_event_id": None,
+                       "occurred_at": shift_row.starts_at})
             if current is None:
                 await session.execute(attendance_violations.insert().values(
                     violation_id=uuid4(), staff_id=shift_row.staff_id,
@@ -165,7 +193,8 @@ async def _apply(session: AsyncSession, shift_row: Any,
                 await _update(session, current.violation_id, status="active",
                               withdrawn_at=None, detected_at=now, **values)
                 change = "opened"
-            elif (current.minutes, current.clocking_id) != (minutes, clocking.clocking_id):
+            elif (current.minutes, current.clocking_id) != (
+                    minutes, clocking.clocking_id if clocking is not None else None):
                 await _update(session, current.violation_id, **values)
                 change = "updated"
             else:
@@ -359,3 +388,33 @@ async def list_violations(session: AsyncSession, *, staff_id: UUID | None,
     if status:
         query = query.where(attendance_violations.c.status == status)
     return [violation_view(r) for r in (await session.execute(query)).all()]
+
+
+# ---------------------------------------------------------------- absences
+
+
+async def detect_absences(session: AsyncSession, *, now: datetime, grace: timedelta,
+                          lookback: timedelta = timedelta(days=2)) -> int:
+    """Judge the shifts that ended in the last `lookback` and have no verdict of absence yet:
+    a shift nobody came to and no leave covers is an absence (R2 §6.1), which opens a case.
+    Returns how many shifts' staff were evaluated."""
+    due = (await session.execute(
+        select(shifts.c.staff_id, shifts.c.starts_at, shifts.c.ends_at).where(
+            shifts.c.status == "scheduled", shifts.c.ends_at <= now,
+            shifts.c.ends_at > now - lookback,
+            ~select(attendance_violations.c.violation_id).where(
+                attendance_violations.c.shift_id == shifts.c.shift_id,
+                attendance_violations.c.kind == rules.ABSENCE).exists(),
+            # only shifts nobody clocked in for: the others were judged when they clocked
+            ~select(clockings.c.clocking_id).where(
+                clockings.c.staff_id == shifts.c.staff_id, clockings.c.direction == "in",
+                clockings.c.at >= shifts.c.starts_at - rules.MATCH_WINDOW,
+                clockings.c.at <= shifts.c.ends_at + rules.MATCH_WINDOW).exists())
+        .order_by(shifts.c.ends_at).limit(500)
+    )).all()
+    for row in due:
+        await lock(session, "attendance", row.staff_id)
+        changes = await evaluate(session, staff_id=row.staff_id, start=row.starts_at,
+                                 end=row.ends_at, grace=grace, now=now, judge_absence=True)
+        await after_violation_changes(session, changes, now)
+    return len(due)

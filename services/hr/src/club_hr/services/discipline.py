@@ -233,13 +233,18 @@ async def open_for_upheld_complaint(session: AsyncSession, *, now: datetime,
 
 async def follow_violation(session: AsyncSession, change: str, violation: dict, *,
                            now: datetime) -> None:
-    """Attendance violations open cases (R2 §6.1); a withdrawn one withdraws its open case."""
+    """Attendance violations (late arrival, early leave, absence) open cases (R2 §6.1); a
+    withdrawn one (later clockings, approved leave) withdraws its open case."""
     subject_ref = f"violation:{violation['violation_id']}"
     kind = violation["kind"]
-    what = "arrived" if kind == "late_arrival" else "left"
-    how = "late" if kind == "late_arrival" else "early"
-    description = (f"{what} {violation['minutes']} minutes {how} for shift "
-                   f"{violation['shift_id']}")
+    if kind == "absence":
+        description = (f"missed shift {violation['shift_id']} without approved leave "
+                       f"({violation['minutes']} minutes)")
+    else:
+        what = "arrived" if kind == "late_arrival" else "left"
+        how = "late" if kind == "late_arrival" else "early"
+        description = (f"{what} {violation['minutes']} minutes {how} for shift "
+                       f"{violation['shift_id']}")
     if change == "opened":
         if not await _in_force(session, kind):
             return

@@ -133,6 +133,8 @@ def _item_view(row: Any) -> dict:
         "weight": row.weight,
         "target": float(row.target),
         "worst": float(row.worst),
+        "basis": row.basis,
+        "min_sample": row.min_sample,
         "direction": definition.direction.value if definition else None,
     }
 
@@ -152,7 +154,8 @@ async def _template_view(session: AsyncSession, row: Any) -> dict:
 
 def items_of(template: dict) -> list[rules.TemplateItem]:
     return [rules.TemplateItem(i["code"], i["weight"], Decimal(str(i["target"])),
-                               Decimal(str(i["worst"])))
+                               Decimal(str(i["worst"])), rules.Basis(i["basis"]),
+                               i["min_sample"])
             for i in template["items"]]
 
 
@@ -196,7 +199,8 @@ async def put_template(session: AsyncSession, *, role: str, effective_from: date
         created_by=created_by))
     await session.execute(kpi_template_items.insert(), [
         {"template_id": template_id, "code": item.code, "position": position,
-         "weight": item.weight, "target": item.target, "worst": item.worst}
+         "weight": item.weight, "target": item.target, "worst": item.worst,
+         "basis": item.basis.value, "min_sample": item.min_sample}
         for position, item in enumerate(items)
     ])
     row = (await session.execute(

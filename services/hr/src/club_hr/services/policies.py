@@ -181,42 +181,67 @@ async def request_acknowledgements_from_newcomer(session: AsyncSession, *, staff
                                              required=True)
 
 
-async def compliance(session: AsyncSession) -> list[dict]:
-    """For every policy's current version: who has acknowledged it, who has not yet, and how
-    its training went. Offboarded staff no longer count."""
+async def _version_compliance(session: AsyncSession, version: Any, now: datetime) -> dict:
+    """One version: who has acknowledged it and who, by name, has not; who was required at its
+    training and has not attended. Offboarded staff no longer count."""
+    acks = (await session.execute(
+        select(policy_acknowledgements.c.staff_id, policy_acknowledgements.c.acknowledged_at,
+               staff.c.display_name)
+        .join(staff, staff.c.staff_id == policy_acknowledgements.c.staff_id)
+        .where(policy_acknowledgements.c.policy_id == version.policy_id,
+               policy_acknowledgements.c.version == version.version,
+               staff.c.status != OFFBOARDED)
+        .order_by(staff.c.display_name, policy_acknowledgements.c.staff_id))).all()
+    pending = [a for a in acks if a.acknowledged_at is None]
+    entry = {
+        "policy_id": version.policy_id, "title": version.title, "version": version.version,
+        "effective_at": version.effective_at, "in_force": version.effective_at <= now,
+        "notified": len(acks), "acknowledged": len(acks) - len(pending),
+        "pending": [a.staff_id for a in pending],
+        "not_acknowledged": [{"staff_id": a.staff_id, "display_name": a.display_name}
+                             for a in pending],
+        "training": None,
+    }
+    if version.training_session_id is not None:
+        attendees = (await session.execute(
+            select(training_attendees.c.staff_id, training_attendees.c.attended,
+                   training_sessions.c.status, staff.c.display_name)
+            .join(training_sessions)
+            .join(staff, staff.c.staff_id == training_attendees.c.staff_id)
+            .where(training_attendees.c.session_id == version.training_session_id,
+                   training_attendees.c.required, staff.c.status != OFFBOARDED)
+            .order_by(staff.c.display_name, training_attendees.c.staff_id))).all()
+        entry["training"] = {
+            "session_id": version.training_session_id,
+            "status": attendees[0].status if attendees else None,
+            "required": len(attendees),
+            "attended": sum(1 for a in attendees if a.attended),
+            # required and not (yet) attended, by name
+            "not_attended": [{"staff_id": a.staff_id, "display_name": a.display_name}
+                             for a in attendees if not a.attended],
+        }
+    trained = entry["training"] is None or (
+        entry["training"]["status"] == "held"
+        and entry["training"]["attended"] == entry["training"]["required"])
+    entry["complete"] = not pending and trained
+    return entry
+
+
+async def compliance(session: AsyncSession, now: datetime) -> list[dict]:
+    """For every policy (R1 §9.2): the version in force — who has not acknowledged it and who
+    has not attended its required training, by name — and, apart under `next`, the newest
+    version not in force yet. A policy none of whose versions is in force yet shows its first
+    coming version (`in_force` false)."""
     report = []
     for policy in await list_policies(session):
-        latest = await _version(session, policy["policy_id"])
-        acks = (await session.execute(
-            select(policy_acknowledgements.c.staff_id, policy_acknowledgements.c.acknowledged_at)
-            .join(staff, staff.c.staff_id == policy_acknowledgements.c.staff_id)
-            .where(policy_acknowledgements.c.policy_id == latest.policy_id,
-                   policy_acknowledgements.c.version == latest.version,
-                   staff.c.status != OFFBOARDED)
-            .order_by(policy_acknowledgements.c.staff_id))).all()
-        pending = [a.staff_id for a in acks if a.acknowledged_at is None]
-        entry = {
-            "policy_id": latest.policy_id, "title": latest.title, "version": latest.version,
-            "effective_at": latest.effective_at, "notified": len(acks),
-            "acknowledged": len(acks) - len(pending), "pending": pending,
-            "training": None,
-        }
-        if latest.training_session_id is not None:
-            attendees = (await session.execute(
-                select(training_attendees.c.attended, training_sessions.c.status)
-                .join(training_sessions)
-                .join(staff, staff.c.staff_id == training_attendees.c.staff_id)
-                .where(training_attendees.c.session_id == latest.training_session_id,
-                       training_attendees.c.required, staff.c.status != OFFBOARDED))).all()
-            entry["training"] = {
-                "session_id": latest.training_session_id,
-                "status": attendees[0].status if attendees else None,
-                "required": len(attendees),
-                "attended": sum(1 for a in attendees if a.attended),
-            }
-        trained = entry["training"] is None or (
-            entry["training"]["status"] == "held"
-            and entry["training"]["attended"] == entry["training"]["required"])
-        entry["complete"] = not pending and trained
+        versions = (await session.execute(
+            select(policy_versions).where(policy_versions.c.policy_id == policy["policy_id"])
+            .order_by(policy_versions.c.version))).all()
+        in_force = [v for v in versions if v.effective_at <= now]
+        coming = [v for v in versions if v.effective_at > now]
+        current = in_force[-1] if in_force else coming[0]
+        entry = await _version_compliance(session, current, now)
+        nxt = coming[-1] if coming and coming[-1].version != current.version else None
+        entry["next"] = await _version_compliance(session, nxt, now) if nxt else None
         report.append(entry)
     return report
