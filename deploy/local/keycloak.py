@@ -190,7 +190,8 @@ def start() -> None:
         wait_ready(None, time.monotonic())
         return
     if infra.port_open(PORT):
-        infra.fail(f"port {PORT} is taken by another program (set {infra.PROFILE.env_prefix}KEYCLOAK_PORT)")
+        infra.fail(f"port {PORT} is taken by another program "
+                   f"(set {infra.PROFILE.env_prefix}KEYCLOAK_PORT)")
     ensure_dist()
     ensure_build()
     db_password = ensure_database()
