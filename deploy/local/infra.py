@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+import mailpit  # deploy/local/mailpit.py: the local SMTP server and web inbox
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 STATE = Path(os.environ.get("CLUB_STATE_DIR", ROOT / ".local"))
@@ -460,17 +462,19 @@ def up() -> None:
     start_postgres()
     start_kafka()
     write_env()
+    mailpit.up()
     say(f"infrastructure ready in {time.monotonic() - started:.1f}s; addresses in {ENV_FILE}")
 
 
 def down() -> None:
     stop_kafka()
     stop_postgres()
+    mailpit.stop()
 
 
 def wipe() -> None:
     down()
-    for path in (KAFKA_DATA, KAFKA_LOGS, PG_DIR, SECRETS):
+    for path in (KAFKA_DATA, KAFKA_LOGS, PG_DIR, SECRETS, mailpit.DATABASE):
         if path.is_dir():
             shutil.rmtree(path)
         else:
@@ -484,6 +488,7 @@ def status() -> int:
     postgres = (PG_DATA / "PG_VERSION").exists() and pg_running()
     print(f"kafka:      {'running pid ' + str(kafka) if kafka else 'stopped'}  {HOST}:{KAFKA_PORT}")
     print(f"postgresql: {'running' if postgres else 'stopped'}  {HOST}:{POSTGRES_PORT}")
+    print(f"mailpit:    {'running' if mailpit.pid() else 'stopped'}  inbox {mailpit.inbox_url()}")
     return 0 if kafka and postgres else 1
 
 
@@ -492,7 +497,8 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "wipe", "status", "kafka-stop",
                                             "kafka-start", "postgres-stop", "postgres-start",
-                                            "env", "kafka-tools"])
+                                            "env", "kafka-tools", "mailpit-stop",
+                                            "mailpit-start"])
     args = parser.parse_args()
     match args.command:
         case "up":
@@ -513,6 +519,10 @@ def main() -> int:
             start_postgres()
         case "env":
             write_env()
+        case "mailpit-stop":
+            mailpit.stop()
+        case "mailpit-start":
+            mailpit.start()
         case "kafka-tools":
             # Kafka's performance tools for the benchmarks; prints where the jars are.
             print(ensure_kafka_jars("tools-pom.xml", KAFKA_DIR / "tools-libs"))
