@@ -155,7 +155,7 @@ def _compose(settings: CrmSettings, row: sa.Row, language: str, address: str,
     if kind is Kind.SURVEY_INVITATION:
         token = settings.cipher.survey_token(UUID(payload["invitation_id"]))
         link = f"{settings.survey_link_base_url.rstrip('/')}/surveys/respond/{token}"
-    headers = {}
+    headers = {"X-Club-Kind": kind.value}
     if row.audience == "customer" and not row.essential:
         unsubscribe = (f"{settings.public_url}/notifications/unsubscribe/"
                        f"{unsubscribe_token(settings, row.recipient_id)}")
@@ -252,12 +252,15 @@ async def _send_one(session: AsyncSession, now: datetime, settings: CrmSettings,
 
 
 def _check_quiet(settings: CrmSettings, row: sa.Row, now: datetime) -> None:
-    """A reminder the sender reaches late, inside quiet hours, waits for them to end; if the
-    booking starts before that, it is no longer worth sending."""
+    """A reminder the sender reaches late (the service was down, the provider was) is not
+    sent once the booking has begun; inside quiet hours it waits for them to end, unless the
+    booking starts before that."""
+    starts_at = datetime.fromisoformat(row.payload["starts"])
+    if now >= starts_at:
+        raise _Skip(WITHDRAWN, "the booking had begun before the reminder could go")
     quiet, zone = settings.quiet, settings.zone
     if quiet is None or not quiet.contains(now, zone):
         return
-    starts_at = datetime.fromisoformat(row.payload["starts"])
     after = quiet.ends_after(now, zone)
     if after > starts_at - MIN_LEAD:
         raise _Skip(WITHDRAWN, "quiet hours last until the booking")
