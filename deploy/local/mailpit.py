@@ -10,8 +10,11 @@ was sent at the inbox address `make up` prints, tests count messages through its
 (`GET /api/v1/messages`).
 
 Mailpit is built from the Go module proxy at a pinned version (`go install`, about a minute on
-two cores, once) into .local/mailpit/bin. Its inbox is a file under .local/mailpit, so a
-stop and start (the tests' "SMTP server down" scenario) keeps what had arrived.
+two cores, once) into .local/mailpit/bin. It needs Go 1.26: a `go` that old or older is not
+used; instead the pinned Go toolchain is fetched from the same module proxy (where Go's own
+`GOTOOLCHAIN` switching gets it), checked against its pinned SHA-256 and unpacked under
+.local/go. Its inbox is a file under .local/mailpit, so a stop and start (the tests' "SMTP
+server down" scenario) keeps what had arrived.
 
 Ports: CLUB_MAILPIT_SMTP_PORT (18025) and CLUB_MAILPIT_HTTP_PORT (18026), on loopback.
 Only the Python standard library is used, so this runs before any virtual environment exists.
@@ -20,13 +23,17 @@ Only the Python standard library is used, so this runs before any virtual enviro
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +42,9 @@ ENV_FILE = ROOT / ".env.local"
 
 VERSION = "v1.33.1"
 MODULE = "github.com/axllent/mailpit"
+GO_NEEDED = (1, 26)  # Mailpit's go.mod
+GO_TOOLCHAIN = "v0.0.1-go1.26.0.linux-amd64"
+GO_TOOLCHAIN_SHA256 = "38461905b98c59173672814302e222ab43b652274bc0c95817b08b71ab66b705"
 HOST = "127.0.0.1"
 SMTP_PORT = int(os.environ.get("CLUB_MAILPIT_SMTP_PORT", "18025"))
 HTTP_PORT = int(os.environ.get("CLUB_MAILPIT_HTTP_PORT", "18026"))
@@ -68,19 +78,70 @@ def inbox_url() -> str:
     return f"http://{HOST}:{HTTP_PORT}"
 
 
+def _go_version(go: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True,
+                             env={**os.environ, "GOTOOLCHAIN": "local"}, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.match(r"go(\d+)\.(\d+)", out.strip())
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def go_toolchain() -> str:
+    """A Go new enough for Mailpit: the machine's, or the pinned toolchain from the proxy."""
+    for go in (shutil.which("go"), "/usr/local/go/bin/go"):
+        if go and Path(go).exists() and (_go_version(go) or (0, 0)) >= GO_NEEDED:
+            return go
+    root = STATE / "go" / GO_TOOLCHAIN
+    go = root / "bin" / "go"
+    if go.exists():
+        return str(go)
+    proxy = os.environ.get("GOPROXY", "https://proxy.golang.org").split(",")[0].rstrip("/")
+    if proxy in ("direct", "off"):
+        proxy = "https://proxy.golang.org"
+    url = f"{proxy}/golang.org/toolchain/@v/{GO_TOOLCHAIN}.zip"
+    say(f"no Go {GO_NEEDED[0]}.{GO_NEEDED[1]} here: fetching the toolchain from {url}")
+    archive = STATE / "go" / f"{GO_TOOLCHAIN}.zip"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with urllib.request.urlopen(url, timeout=600) as response, open(archive, "wb") as out:
+        shutil.copyfileobj(response, out)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    if digest != GO_TOOLCHAIN_SHA256:
+        archive.unlink()
+        fail(f"the Go toolchain from {url} has SHA-256 {digest}, not the pinned "
+             f"{GO_TOOLCHAIN_SHA256}")
+    prefix = f"golang.org/toolchain@{GO_TOOLCHAIN}/"
+    unpacking = root.with_name(root.name + ".partial")
+    shutil.rmtree(unpacking, ignore_errors=True)
+    with zipfile.ZipFile(archive) as zipped:
+        for info in zipped.infolist():
+            if not info.filename.startswith(prefix) or info.is_dir():
+                continue
+            target = unpacking / info.filename[len(prefix):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zipped.open(info) as source, open(target, "wb") as out:
+                shutil.copyfileobj(source, out)
+            # Zip entries carry their Unix mode in the high bits (the proxy keeps them).
+            mode = (info.external_attr >> 16) & 0o777
+            target.chmod(mode or 0o644)
+    for tool in [*(unpacking / "bin").iterdir(), *(unpacking / "pkg" / "tool").glob("*/*")]:
+        tool.chmod(tool.stat().st_mode | 0o755)
+    unpacking.rename(root)
+    archive.unlink()
+    return str(go)
+
+
 def ensure_binary() -> Path:
     """The pinned Mailpit, built from the Go module proxy the first time."""
     if BINARY.exists():
         return BINARY
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists()
-                                else None)
-    if not go:
-        fail("Go 1.24 or newer is needed to build Mailpit (https://go.dev/dl, or "
-             "apt-get install -y golang)")
+    go = go_toolchain()
     BIN_DIR.mkdir(parents=True, exist_ok=True)
     say(f"building {MODULE}@{VERSION} from the Go module proxy (about a minute, once)")
     started = time.monotonic()
-    env = {**os.environ, "GOBIN": str(BIN_DIR), "CGO_ENABLED": "0"}
+    env = {**os.environ, "GOBIN": str(BIN_DIR), "CGO_ENABLED": "0", "GOTOOLCHAIN": "local",
+           "GOFLAGS": "-mod=mod"}
     result = subprocess.run([go, "install", f"{MODULE}@{VERSION}"], env=env,
                             capture_output=True, text=True)
     if result.returncode != 0 or not BINARY.exists():
@@ -101,6 +162,7 @@ def pid() -> int | None:
 def start() -> None:
     binary = ensure_binary()
     if pid() and port_open(SMTP_PORT) and port_open(HTTP_PORT):
+        say(f"already running: SMTP {HOST}:{SMTP_PORT}, inbox {inbox_url()}")
         return
     for port in (SMTP_PORT, HTTP_PORT):
         if port_open(port):

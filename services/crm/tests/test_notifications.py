@@ -400,3 +400,20 @@ async def test_a_reminder_the_sender_reaches_after_the_booking_began_is_not_sent
     reminders = await _log(crm, recipient_id=customer_id, kind="booking_reminder")
     assert [r["state"] for r in reminders] == ["withdrawn", "withdrawn"]
     assert all("had begun" in r["last_error"] for r in reminders)
+
+
+async def test_a_customer_not_known_yet_waits_without_holding_up_the_others(
+        crm, runtime, mailpit, event_publisher):
+    stranger = uuid4()       # booked before CRM has their record (events cross on the bus)
+    address = unique_address("known")
+    known = await crm.register(full_name="Qin Na", email=address, preferences={"language": "en"})
+    now = _day(70, 11)
+    await _publish(event_publisher, _booking(stranger, _day(72, 15), now - timedelta(hours=1)),
+                   now - timedelta(hours=1))
+    await _publish(event_publisher, _booking(known, _day(72, 16), now), now)
+    await _logged(crm, stranger, "booking_confirmed")
+    await _logged(crm, known, "booking_confirmed")
+    await runtime.run_job(NOTIFICATIONS, now)     # one run: the stranger's first in line
+    assert len(await mailpit.messages_to(address)) == 1
+    [waiting] = await _log(crm, recipient_id=stranger, kind="booking_confirmed")
+    assert waiting["state"] == "pending" and "not known" in waiting["last_error"]

@@ -91,6 +91,10 @@ def customer_of_token(settings: CrmSettings, token: str) -> UUID | None:
 # ------------------------------------------------------------------ recipients
 
 
+class _Later(Exception):
+    """This message's recipient cannot be reached yet; try it again later."""
+
+
 class _Skip(Exception):
     """This message is not to be sent (state, reason)."""
 
@@ -105,8 +109,9 @@ async def _customer(session: AsyncSession, cipher: FieldCipher, settings: CrmSet
     customer = (await session.execute(sa.select(customers).where(
         customers.c.customer_id == row.recipient_id))).first()
     if customer is None:
-        # Booking's events can come before the customer's record does; wait for it.
-        raise Retry("the customer is not known here yet")
+        # Booking's events can come before the customer's record does; wait for it (this
+        # message only: the provider is fine, the rest of the batch goes on).
+        raise _Later("the customer is not known here yet")
     if customer.erased_at is not None:
         raise _Skip(SUPPRESSED, "the customer was erased")
     prefs = (await session.execute(sa.select(notification_preferences).where(
@@ -200,7 +205,7 @@ async def send_due(session: AsyncSession, now: datetime, settings: CrmSettings,
     changed = 0
     for row in rows:
         outcome = await _send_one(session, now, settings, channels, row)
-        changed += outcome != "retry"
+        changed += outcome not in ("retry", "later")
         if outcome == "retry":
             break  # the provider is down: the rest waits for the next run
     return changed
@@ -233,7 +238,7 @@ async def _send_one(session: AsyncSession, now: datetime, settings: CrmSettings,
                       channel=channel_name, language=language, last_error=str(refused))
         await _mark_undeliverable(session, row, str(refused), now)
         return FAILED
-    except Retry as retry:
+    except (Retry, _Later) as retry:
         attempts = row.attempts + 1
         if attempts >= settings.notify_max_attempts:
             await _settle(session, row, now, state=FAILED, attempts=attempts,
@@ -245,7 +250,7 @@ async def _send_one(session: AsyncSession, now: datetime, settings: CrmSettings,
                       last_error=str(retry))
         log.warning("notification %s not sent (%s); retry in %s", row.notification_id,
                     retry, delay)
-        return "retry"
+        return "retry" if isinstance(retry, Retry) else "later"
     await _settle(session, row, now, state=SENT, attempts=row.attempts + 1, sent_at=now,
                   channel=channel_name, language=language, last_error=None)
     return SENT
