@@ -474,7 +474,7 @@ def down() -> None:
 
 def wipe() -> None:
     down()
-    for path in (KAFKA_DATA, KAFKA_LOGS, PG_DIR, SECRETS, mailpit.DATABASE):
+    for path in (KAFKA_DATA, KAFKA_LOGS, PG_DIR, SECRETS, *mailpit.inbox_files()):
         if path.is_dir():
             shutil.rmtree(path)
         else:

@@ -74,6 +74,11 @@ def port_open(port: int) -> bool:
         return s.connect_ex((HOST, port)) == 0
 
 
+def inbox_files() -> list[Path]:
+    """The inbox database and its write-ahead files (what `make wipe` deletes)."""
+    return sorted(DIR.glob(DATABASE.name + "*"))
+
+
 def inbox_url() -> str:
     return f"http://{HOST}:{HTTP_PORT}"
 
