@@ -220,6 +220,7 @@ async def _settle(session: AsyncSession, row: sa.Row, now: datetime, **values) -
 async def _send_one(session: AsyncSession, now: datetime, settings: CrmSettings,
                     channels: dict[str, Channel], row: sa.Row) -> str:
     cipher = settings.cipher
+    address = ""
     try:
         if row.kind == Kind.BOOKING_REMINDER.value:
             _check_quiet(settings, row, now)
@@ -234,22 +235,25 @@ async def _send_one(session: AsyncSession, now: datetime, settings: CrmSettings,
         await _settle(session, row, now, state=skip.state, last_error=skip.reason)
         return skip.state
     except Refused as refused:
+        # A provider's refusal often quotes the address: the log must not keep it.
+        reason = str(refused).replace(address, "<the address>")
         await _settle(session, row, now, state=FAILED, attempts=row.attempts + 1,
-                      channel=channel_name, language=language, last_error=str(refused))
-        await _mark_undeliverable(session, row, str(refused), now)
+                      channel=channel_name, language=language, last_error=reason)
+        await _mark_undeliverable(session, row, reason, now)
         return FAILED
     except (Retry, _Later) as retry:
         attempts = row.attempts + 1
+        error = str(retry).replace(address, "<the address>") if address else str(retry)
         if attempts >= settings.notify_max_attempts:
             await _settle(session, row, now, state=FAILED, attempts=attempts,
-                          last_error=f"gave up after {attempts} attempts: {retry}")
+                          last_error=f"gave up after {attempts} attempts: {error}")
             return FAILED
         delay = retry_delay(attempts, settings.notify_retry_seconds,
                             settings.notify_retry_max_seconds)
         await _settle(session, row, now, attempts=attempts, next_attempt_at=now + delay,
-                      last_error=str(retry))
+                      last_error=error)
         log.warning("notification %s not sent (%s); retry in %s", row.notification_id,
-                    retry, delay)
+                    error, delay)
         return "retry" if isinstance(retry, Retry) else "later"
     await _settle(session, row, now, state=SENT, attempts=row.attempts + 1, sent_at=now,
                   channel=channel_name, language=language, last_error=None)
