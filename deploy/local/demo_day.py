@@ -980,12 +980,24 @@ class ClubDay:
         people = [*self.members, *self.walk_ins, *self.staff.values()]
         self.narrator.phase("The day's messages", 2)
 
+        decisions = self.report.expected_events["discipline.recorded"]
+        previous: list[dict] = []
+
         async def log() -> list[dict] | None:
+            """Every message written and none waiting: the day's last event (the head's
+            decision, through HR and Kafka) has its message, and two looks 2 s apart agree."""
+            nonlocal previous
             rows = []
             for person in people:
                 rows += await crm.get("/notifications", self.head,
                                       params={"recipient_id": str(person.id), "limit": 1000})
-            return None if any(r["state"] == "pending" for r in rows) else rows
+            settled = (not any(r["state"] == "pending" for r in rows)
+                       and sum(r["kind"] == "discipline_decided" for r in rows) >= decisions
+                       and len(rows) == len(previous))
+            previous = rows
+            if not settled:
+                await asyncio.sleep(2)
+            return rows if settled else None
 
         rows = await until("CRM has sent every message of the day", log)
         for row in rows:
