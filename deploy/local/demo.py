@@ -77,7 +77,8 @@ def config_from_environment(members: int) -> DemoConfig:
         door = KafkaConnection(env["KAFKA_BOOTSTRAP_SERVERS"])
     return DemoConfig(urls={s: env[f"{s.upper()}_URL"] for s in SERVICES},
                       jwt_secret=env["CLUB_JWT_SECRET"], door=door,
-                      clock_file=Path(env["CLUB_CLOCK_OFFSET_FILE"]), members=members)
+                      clock_file=Path(env["CLUB_CLOCK_OFFSET_FILE"]), members=members,
+                      mailpit_url=env.get("CLUB_MAILPIT_URL"))
 
 
 def print_report(report: DayReport, console: Console, seconds: float) -> None:
@@ -114,6 +115,17 @@ def print_report(report: DayReport, console: Console, seconds: float) -> None:
                           f"{c['escalated_to_role']} (level {c['escalation_level']})",
                           c["state"], _show(c["within_sla"]))
     console.print(escalated)
+
+    messages = Table(title="Messages the day sent (CRM's delivery log; the inbox)")
+    for column in ("kind", "sent", "in the inbox", "every end state"):
+        messages.add_column(column)
+    for kind in sorted(report.delivery):
+        messages.add_row(kind, str(report.sent[kind]), str(report.inbox.get(kind, "-")),
+                         ", ".join(f"{k} {v}" for k, v in sorted(report.delivery[kind].items())))
+    console.print(messages)
+    inbox = os.environ.get("CLUB_MAILPIT_URL")
+    if inbox:
+        console.print(f"[bold]Inbox[/bold]: what the day sent, as its recipients got it: {inbox}")
 
     console.print("[bold]API docs[/bold] (a token to try them: "
                   "`set -a && . ./.env.local && uv run club token head`):")

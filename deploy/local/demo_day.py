@@ -108,6 +108,7 @@ class DemoConfig:
     clock_file: Path  # the services' OffsetClock file
     members: int = 12  # the size of the day: registered members (at least 6)
     day: date | None = None  # the club day; yesterday (the club's) by default
+    mailpit_url: str | None = None  # the local inbox, to count what the day sent
 
 
 @dataclass(eq=False)  # one person, one object: compared and hashed by identity
@@ -156,6 +157,12 @@ class DayReport:
     keys: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
+    # The messages the day sent, by kind: from CRM's delivery log, and as the inbox got them.
+    sent: Counter = field(default_factory=Counter)
+    inbox: Counter = field(default_factory=Counter)
+    # Every message's end state by kind (reminders may be withdrawn when their booking began
+    # before the sender reached them: the demo clock jumps).
+    delivery: dict[str, Counter] = field(default_factory=dict)
 
     def expect(self, topic: str, key: object, count: int = 1) -> None:
         self.expected_events[topic] += count
@@ -360,6 +367,7 @@ class ClubDay:
             await self.assess_the_staff()
             await self.decide_a_case()
             await self.sum_up()
+            await self.count_the_messages()
         finally:
             self.clock.back_to_now()
             for api in self.api.values():
@@ -396,6 +404,14 @@ class ClubDay:
                 "staff_id": str(person.id), "starts_at": iso(at(self.day, starts)),
                 "ends_at": iso(at(self.day, ends))})
         self.narrator.step("shifts planned")
+        # Their work e-mail for the club's messages to them (CRM sends them; HR's events
+        # carry no contact details).
+        for n, person in enumerate(self.staff.values()):
+            handle = person.name.lower().replace(" ", ".")
+            await self.api["crm"].call("PUT", f"/notifications/staff/{person.id}/contact",
+                                       self.admin, json={
+                                           "email": f"{handle}.{self.run_tag}@staff.example.org",
+                                           "language": "zh-CN" if n % 2 else "en"})
         # Reception and CRM learn who works here from HR's events.
         for person in self.staff.values():
             await until(f"reception knows {person.name}", lambda p=person: self._known(p))
@@ -470,7 +486,8 @@ class ClubDay:
         made = await crm.post("/customers", who, {
             "full_name": name, "email": f"{handle}.{self.run_tag}@example.org",
             "phone": f"+86 138 {self.run_tag} {n:04d}", "tier": tier,
-            "preferences": {"language": "en"}})
+            # Half the members read Chinese, half English: the inbox shows both.
+            "preferences": {"language": "en" if n % 2 == 0 else "zh-CN"}})
         member = self.person(name, "member", UUID(made["customer_id"]))
         self.report.expect("customer.registered", member.id)
         return member
@@ -970,6 +987,73 @@ class ClubDay:
                 "open cases": len(report.open_cases),
             },
         }
+
+
+    async def count_the_messages(self) -> None:
+        """Once CRM's sender has dealt with every message of the day, what it sent by kind
+        (its delivery log) and what the inbox received (Mailpit, by the X-Club-Kind header)."""
+        crm = self.api["crm"]
+        people = [*self.members, *self.walk_ins, *self.staff.values()]
+        self.narrator.phase("The day's messages", 2)
+
+        decisions = self.report.expected_events["discipline.recorded"]
+        previous: list[dict] = []
+
+        async def log() -> list[dict] | None:
+            """Every message written and none waiting: the day's last event (the head's
+            decision, through HR and Kafka) has its message, and two looks 2 s apart agree."""
+            nonlocal previous
+            rows = []
+            for person in people:
+                rows += await crm.get("/notifications", self.head,
+                                      params={"recipient_id": str(person.id), "limit": 1000})
+            settled = (not any(r["state"] == "pending" for r in rows)
+                       and sum(r["kind"] == "discipline_decided" for r in rows) >= decisions
+                       and len(rows) == len(previous))
+            previous = rows
+            if not settled:
+                await asyncio.sleep(2)
+            return rows if settled else None
+
+        rows = await until("CRM has sent every message of the day", log)
+        for row in rows:
+            self.report.delivery.setdefault(row["kind"], Counter())[row["state"]] += 1
+            if row["state"] == "sent":
+                self.report.sent[row["kind"]] += 1
+        self.narrator.step(f"{sum(self.report.sent.values())} sent")
+        if self.config.mailpit_url:
+            self.report.inbox = await until(
+                "the inbox has every message sent",
+                lambda: inbox_counts(self.config.mailpit_url, self.addresses,
+                                     sum(self.report.sent.values())))
+        self.narrator.step("counted in the inbox")
+
+    @property
+    def addresses(self) -> list[str]:
+        people = [*self.members, *self.walk_ins]
+        staff = list(self.staff.values())
+        return ([f"{p.name.lower().replace(' ', '.')}.{self.run_tag}@example.org"
+                 for p in people] +
+                [f"{p.name.lower().replace(' ', '.')}.{self.run_tag}@staff.example.org"
+                 for p in staff])
+
+
+async def inbox_counts(mailpit_url: str, addresses: list[str], expected: int) -> Counter | None:
+    """Messages to `addresses` in Mailpit, by kind; None until `expected` have arrived."""
+    counts: Counter = Counter()
+    async with httpx.AsyncClient(base_url=mailpit_url, timeout=10) as http:
+        ids = []
+        for address in addresses:
+            found = (await http.get("/api/v1/search", params={
+                "query": f'to:"{address}"', "limit": 500})).json()["messages"]
+            ids += [m["ID"] for m in found
+                    if any(t["Address"].lower() == address for t in m["To"])]
+        if len(ids) < expected:
+            return None
+        for message_id in ids:
+            headers = (await http.get(f"/api/v1/message/{message_id}/headers")).json()
+            counts[(headers.get("X-Club-Kind") or ["unknown"])[0]] += 1
+    return counts
 
 
 async def run_demo_day(config: DemoConfig, narrator: Narrator | None = None) -> DayReport:

@@ -751,6 +751,8 @@ def up() -> None:
     for component in COMPONENTS:
         component.start()
     write_env()
+    import mailpit  # the local SMTP server and web inbox: deploy/local/mailpit.py
+    mailpit.up()
     if keycloak_wanted():
         import keycloak  # the identity provider: its own module, deploy/local/keycloak.py
         keycloak.up()
@@ -760,17 +762,20 @@ def up() -> None:
 
 def down() -> None:
     import keycloak
+    import mailpit
     keycloak.stop()  # before PostgreSQL, which holds its database
+    mailpit.stop()
     for component in reversed(COMPONENTS):
         component.stop()
 
 
 def wipe() -> None:
+    import mailpit
     down()
     pg_home = pg_dir()
     for path in (*(node.home for node in kafka_nodes() if node.home != KAFKA_DIR),
                  KAFKA_DIR / "data", KAFKA_DIR / "logs", KAFKA_DIR / "cluster.id",
-                 pg_home, PG_LINK, SECRETS, SETTINGS):
+                 pg_home, PG_LINK, SECRETS, SETTINGS, *mailpit.inbox_files()):
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
@@ -787,6 +792,9 @@ def status() -> int:
         pid = kafka_pid(node)
         print(f"  node {node.node_id}:  {'running pid ' + str(pid) if pid else 'stopped'}  "
               f"{HOST}:{node.port}")
+    import mailpit
+    state = "running" if mailpit.pid() else "stopped"
+    print(f"{'mailpit:':12}{state}  inbox {mailpit.inbox_url()}")
     if keycloak_wanted():
         import keycloak
         keycloak.status()
@@ -799,7 +807,7 @@ def main() -> int:
     parser.add_argument("command", choices=["up", "down", "wipe", "status", "kafka-stop",
                                             "kafka-start", "kafka-kill", "kafka-leader",
                                             "postgres-stop", "postgres-start", "env",
-                                            "kafka-tools"])
+                                            "kafka-tools", "mailpit-stop", "mailpit-start"])
     parser.add_argument("node", nargs="?", type=int,
                         help="kafka-stop, kafka-start, kafka-kill: only this node (1, 2, 3)")
     args = parser.parse_args()
@@ -829,6 +837,12 @@ def main() -> int:
             start_postgres()
         case "env":
             write_env()
+        case "mailpit-stop":
+            import mailpit
+            mailpit.stop()
+        case "mailpit-start":
+            import mailpit
+            mailpit.start()
         case "kafka-tools":
             # Kafka's performance tools for the benchmarks; prints where the jars are.
             print(ensure_kafka_jars("tools-pom.xml", KAFKA_LIBS.parent / "tools-libs"))

@@ -82,13 +82,16 @@ async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition,
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def demo_run(spawn, kafka_connection, jwt_secret, tmp_path_factory) -> DemoRun:
+async def demo_run(spawn, kafka_connection, jwt_secret, tmp_path_factory, mailpit) -> DemoRun:
     clock_file = tmp_path_factory.mktemp("demo-clock") / "offset"
-    quick_jobs = {"CRM_SLA_CHECK_INTERVAL_SECONDS": "1", "BOOKING_NO_SHOW_SWEEP_SECONDS": "1"}
+    quick_jobs = {"CRM_SLA_CHECK_INTERVAL_SECONDS": "1", "BOOKING_NO_SHOW_SWEEP_SECONDS": "1",
+                  "CRM_NOTIFY_INTERVAL_SECONDS": "1"}
+    # CRM sends the day's messages to the real SMTP server, where the test counts them.
+    smtp = {"CRM_SMTP_HOST": mailpit.smtp_host, "CRM_SMTP_PORT": str(mailpit.smtp_port)}
     processes = {}
     for service in demo_day.SERVICES:
         processes[service] = await spawn(service, start=False, env={
-            f"{service.upper()}_CLOCK_OFFSET_FILE": str(clock_file), **quick_jobs})
+            f"{service.upper()}_CLOCK_OFFSET_FILE": str(clock_file), **quick_jobs, **smtp})
     # Survey links point at this CRM process, as a customer's e-mail would.
     processes["crm"].env["CRM_SURVEY_LINK_BASE_URL"] = processes["crm"].url
     await asyncio.gather(*(process.start() for process in processes.values()))
@@ -97,7 +100,7 @@ async def demo_run(spawn, kafka_connection, jwt_secret, tmp_path_factory) -> Dem
     before = await end_offsets(kafka_connection.bootstrap_servers, topics)
     report = await run_demo_day(DemoConfig(
         urls=urls, jwt_secret=jwt_secret, door=kafka_connection, clock_file=clock_file,
-        members=MEMBERS))
+        members=MEMBERS, mailpit_url=mailpit.url))
     return DemoRun(report=report, urls=urls, clock_file=clock_file, start_offsets=before)
 
 

@@ -101,3 +101,28 @@ async def test_the_demo_day_books_serves_complains_escalates_and_assesses(demo_r
 
 def _kpi(assessment: dict, code: str) -> float | None:
     return next(k["value"] for k in assessment["kpis"] if k["code"] == code)
+
+
+async def test_the_demo_days_inbox_holds_each_kind_of_message_once(demo_run):
+    """What the day sent reached the SMTP server, each message once: counted in Mailpit by
+    kind against what the day did (the numbers README's demo note gives for 12 members)."""
+    report = demo_run.report
+    walk_ins = max(2, MEMBERS // 4)
+    visits = MEMBERS - 2 + walk_ins
+    expected = {
+        "booking_confirmed": MEMBERS, "booking_moved": 1, "booking_cancelled": 1,
+        "no_show": 1, "survey_invitation": visits, "followup_scheduled": visits,
+        "complaint_acknowledged": 2, "complaint_resolved": 2, "complaint_assigned": 2,
+        "complaint_escalated": 1,        # to the one deputy (R2 §3.3)
+        "discipline_decided": 1,         # the head's decision on a late arrival (R1 §7.2)
+    }
+    reminders = report.inbox.get("booking_reminder", 0)
+    assert {k: v for k, v in report.inbox.items() if k != "booking_reminder"} == expected
+    assert dict(report.sent) == {**expected, **({"booking_reminder": reminders}
+                                                if reminders else {})}
+    # Reminders depend on how the demo clock jumped past them: each was sent, or withdrawn
+    # because its booking had begun (or was cancelled, moved or missed) — none failed, none
+    # is left waiting, none came twice.
+    assert set(report.delivery.get("booking_reminder", {})) <= {"sent", "withdrawn"}
+    assert {state for kind, states in report.delivery.items() if kind != "booking_reminder"
+            for state in states} == {"sent"}

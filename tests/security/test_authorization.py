@@ -37,12 +37,15 @@ DOC_PAGES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-r
              ("GET", "/redoc")}
 PROBES = {("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics")}
 # Public on purpose, and nothing else: the survey link is the credential of its form
-# (services/crm/README.md), so a customer answers without an account.
+# (services/crm/README.md), so a customer answers without an account; the unsubscribe link
+# in a message is likewise the credential of its one click.
 PUBLIC = {
     "booking": DOC_PAGES | PROBES,
     "reception": DOC_PAGES | PROBES,
     "crm": DOC_PAGES | PROBES | {("GET", "/surveys/respond/{token}"),
-                                 ("POST", "/surveys/respond/{token}")},
+                                 ("POST", "/surveys/respond/{token}"),
+                                 ("GET", "/notifications/unsubscribe/{token}"),
+                                 ("POST", "/notifications/unsubscribe/{token}")},
     "hr": DOC_PAGES | PROBES,
 }
 PURPOSE = {"X-Access-Purpose": "customer_request"}  # CRM reads of personal data need one

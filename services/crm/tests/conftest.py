@@ -40,7 +40,8 @@ def field_key() -> str:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def crm_settings(crm_database, kafka_connection, jwt_secret, field_key) -> CrmSettings:
+async def crm_settings(crm_database, kafka_connection, jwt_secret, field_key,
+                       mailpit) -> CrmSettings:
     group = unique_name("crm-test")
     await start_group_at_end(kafka_connection, group, consumer.topics)
     return CrmSettings(
@@ -55,6 +56,12 @@ async def crm_settings(crm_database, kafka_connection, jwt_secret, field_key) ->
         survey_link_base_url="https://club.example",
         # The SLA job runs once at startup; tests drive it with runtime.run_job(name, now).
         sla_check_interval_seconds=3600,
+        # Messages go to the real SMTP server; tests run the sender with run_job(name, now).
+        smtp_host=mailpit.smtp_host,
+        smtp_port=mailpit.smtp_port,
+        smtp_timeout_seconds=3,
+        notify_interval_seconds=3600,
+        club_name="Harbour Club",
     )
 
 

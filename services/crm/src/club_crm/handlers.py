@@ -3,7 +3,11 @@ running inside the transaction that also records the event in the inbox.
 
 - `visit.completed` schedules the follow-up call (R1 §3.5) and the survey (R2 §3.5);
 - `booking.no_show` counts against the customer;
-- `staff.hired` / `changed` / `offboarded` keep the staff directory that assignment uses.
+- `staff.hired` / `changed` / `offboarded` keep the staff directory that assignment uses;
+- notifications (services/notifications.py): booking created / moved / cancelled / missed,
+  the visit's survey and follow-up call, complaints opened / escalated / resolved (this
+  service's own events, consumed like anyone else's, so each message is written with the
+  event's inbox record), discipline decisions and policy revisions for staff, erasure.
 
 Every handler converges under repeats and any arrival order: visits and no-shows are keyed by
 their ids, the staff directory keeps the latest effective time. Times come from the events
@@ -20,7 +24,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from club_contracts import (
+    BookingCancelled,
+    BookingCreated,
     BookingNoShow,
+    BookingRescheduled,
+    ComplaintEscalated,
+    ComplaintOpened,
+    ComplaintResolved,
+    CustomerErased,
+    DisciplineRecorded,
+    PolicyRevised,
     StaffChanged,
     StaffHired,
     StaffOffboarded,
@@ -30,6 +43,7 @@ from club_platform.consumer import EventConsumer
 from club_platform.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from club_crm.services import notifications as notify
 from club_crm.services import staff as directory
 from club_crm.services import visits
 from club_crm.settings import CrmSettings
@@ -39,14 +53,19 @@ from club_crm.settings import CrmSettings
 class Policy:
     post_visit_followup_delay: timedelta = timedelta(hours=24)
     survey_validity: timedelta = timedelta(days=14)
+    # What notifications need (time zone, reminders, quiet hours); None: no messages.
+    settings: CrmSettings | None = None
 
     @classmethod
     def from_settings(cls, settings: CrmSettings) -> Policy:
-        return cls(settings.post_visit_followup_delay, settings.survey_validity)
+        return cls(settings.post_visit_followup_delay, settings.survey_validity, settings)
 
 
 def build_consumer(policy: Policy = Policy()) -> EventConsumer:
     consumer = EventConsumer("crm")
+    settings = policy.settings
+    # The consumer stamps messages with the event's own time: the tables stay a function of
+    # the events, and a test's clock drives them through the events it publishes.
 
     @consumer.handles(VisitCompleted)
     async def schedule_after_visit(session: AsyncSession, event: VisitCompleted,
@@ -54,10 +73,68 @@ def build_consumer(policy: Policy = Policy()) -> EventConsumer:
         await visits.record_completed_visit(
             session, event, envelope.time, followup_delay=policy.post_visit_followup_delay,
             survey_validity=policy.survey_validity)
+        if settings is not None:
+            await notify.visit_completed(session, event, envelope, envelope.time)
 
     @consumer.handles(BookingNoShow)
-    async def count_no_show(session: AsyncSession, event: BookingNoShow, _: Envelope) -> None:
+    async def count_no_show(session: AsyncSession, event: BookingNoShow,
+                            envelope: Envelope) -> None:
         await visits.record_no_show(session, event)
+        if settings is not None:
+            await notify.booking_no_show(session, event, envelope, envelope.time)
+
+    @consumer.handles(BookingCreated)
+    async def booking_created(session: AsyncSession, event: BookingCreated,
+                              envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.booking_created(session, settings, event, envelope, envelope.time)
+
+    @consumer.handles(BookingRescheduled)
+    async def booking_moved(session: AsyncSession, event: BookingRescheduled,
+                            envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.booking_rescheduled(session, settings, event, envelope, envelope.time)
+
+    @consumer.handles(BookingCancelled)
+    async def booking_cancelled(session: AsyncSession, event: BookingCancelled,
+                                envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.booking_cancelled(session, event, envelope, envelope.time)
+
+    @consumer.handles(ComplaintOpened)
+    async def complaint_opened(session: AsyncSession, event: ComplaintOpened,
+                               envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.complaint_opened(session, event, envelope, envelope.time)
+
+    @consumer.handles(ComplaintEscalated)
+    async def complaint_escalated(session: AsyncSession, event: ComplaintEscalated,
+                                  envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.complaint_escalated(session, event, envelope, envelope.time)
+
+    @consumer.handles(ComplaintResolved)
+    async def complaint_resolved(session: AsyncSession, event: ComplaintResolved,
+                                 envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.complaint_resolved(session, event, envelope, envelope.time)
+
+    @consumer.handles(DisciplineRecorded)
+    async def discipline_recorded(session: AsyncSession, event: DisciplineRecorded,
+                                  envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.discipline_recorded(session, event, envelope, envelope.time)
+
+    @consumer.handles(PolicyRevised)
+    async def policy_revised(session: AsyncSession, event: PolicyRevised,
+                             envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.policy_revised(session, event, envelope, envelope.time)
+
+    @consumer.handles(CustomerErased)
+    async def customer_erased(session: AsyncSession, event: CustomerErased,
+                              envelope: Envelope) -> None:
+        await notify.customer_erased(session, event.customer_id, envelope.time)
 
     @consumer.handles(StaffHired)
     async def staff_hired(session: AsyncSession, event: StaffHired, envelope: Envelope) -> None:

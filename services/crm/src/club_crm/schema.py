@@ -236,6 +236,65 @@ survey_responses = sa.Table(
     sa.CheckConstraint("nps IS NULL OR nps BETWEEN 0 AND 10", name="survey_nps_range"),
 )
 
+# ------------------------------------------------------------------ notifications
+
+# The outbox of messages to people and, once sent, their delivery log. A row is written in
+# the transaction that decides to send it (the consumer's, with the event in the inbox), so
+# none is lost; `dedupe_key` (event, recipient, kind) makes a repeated event write nothing.
+# No address is ever stored here: the sender reads it from its owner when it sends, so an
+# erased customer's log keeps none.
+notifications = sa.Table(
+    "notifications", metadata,
+    sa.Column("notification_id", Uuid, primary_key=True),
+    sa.Column("dedupe_key", sa.Text, nullable=False, unique=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("audience", sa.Text, nullable=False),        # customer | staff
+    sa.Column("recipient_id", Uuid, nullable=False),
+    sa.Column("essential", sa.Boolean, nullable=False),
+    sa.Column("booking_id", Uuid),                          # reminders are withdrawn by it
+    sa.Column("source_event_id", Uuid, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("due_at", Time, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),            # pending|sent|failed|bounced|...
+    sa.Column("channel", sa.Text),                          # email | sms, once tried
+    sa.Column("language", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Time),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("sent_at", Time),
+    sa.Column("updated_at", Time, nullable=False),
+)
+sa.Index("notifications_due", notifications.c.due_at,
+         postgresql_where=notifications.c.state == "pending")
+sa.Index("notifications_recipient", notifications.c.recipient_id, notifications.c.created_at)
+sa.Index("notifications_booking", notifications.c.booking_id,
+         postgresql_where=notifications.c.booking_id.isnot(None))
+
+# A customer's choices about messages: the channel, and whether non-essential messages may
+# come at all (the unsubscribe link sets it). A bounce marks the address undeliverable by its
+# keyed hash, so a new address clears it by itself.
+notification_preferences = sa.Table(
+    "notification_preferences", metadata,
+    sa.Column("customer_id", Uuid, primary_key=True),
+    sa.Column("channel", sa.Text, nullable=False, server_default="email"),
+    sa.Column("unsubscribed_at", Time),
+    sa.Column("undeliverable_lookup", sa.Text),
+    sa.Column("undeliverable_reason", sa.Text),
+    sa.Column("updated_at", Time, nullable=False),
+)
+
+# Staff members' work e-mail and language for their messages (HR's events carry no contact
+# details, and none travel on the bus), sealed like the customers' personal data.
+staff_contacts = sa.Table(
+    "staff_contacts", metadata,
+    sa.Column("staff_id", Uuid, primary_key=True),
+    sa.Column("email_enc", sa.Text),
+    sa.Column("language", sa.Text, nullable=False),
+    sa.Column("undeliverable_reason", sa.Text),
+    sa.Column("updated_at", Time, nullable=False),
+)
+
 # Where personal data is sealed: table → (primary key, sealed columns). Re-encryption and
 # erasure walk this list, so a new sealed column is added here too.
 SEALED: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -244,6 +303,7 @@ SEALED: dict[str, tuple[str, tuple[str, ...]]] = {
     "complaints": ("complaint_id", ("description_enc",)),
     "complaint_tasks": ("task_id", ("description_enc", "outcome_enc")),
     "survey_responses": ("response_id", ("comment_enc",)),
+    "staff_contacts": ("staff_id", ("email_enc",)),
 }
 
 

@@ -13,17 +13,39 @@
     CRM_ACCOUNTS_REALM                  club   (club_crm.accounts)
     CRM_ACCOUNTS_CLIENT_ID              club-accounts
     CRM_ACCOUNTS_CLIENT_SECRET                 the service-account client's secret
+
+Notifications (e-mail over SMTP; SMS or WeChat through an HTTP webhook provider):
+
+    CRM_CLUB_NAME                   the club's name in every message
+    CLUB_TIME_ZONE                  Asia/Shanghai: times in messages and quiet hours (shared)
+    CRM_PUBLIC_BASE_URL             where the unsubscribe link lands (defaults to the survey base)
+    CRM_SMTP_HOST / CRM_SMTP_PORT   127.0.0.1 / 18025 (the local Mailpit)
+    CRM_SMTP_USERNAME / CRM_SMTP_PASSWORD / CRM_SMTP_STARTTLS   when the relay needs them
+    CRM_MAIL_FROM                   the sender address
+    CRM_SMS_WEBHOOK_URL             the SMS/WeChat provider's HTTP endpoint (none: no SMS)
+    CRM_SMS_WEBHOOK_TOKEN           its bearer token
+    CRM_REMINDER_HOURS              "24,2": reminders this many hours before a booking
+    CRM_QUIET_HOURS                 "22:00-08:00": no reminders then (club time); "" for none
+    CRM_NOTIFY_DEFAULT_LANGUAGE     zh-CN (or en) when the person has no preference
+    CRM_NOTIFY_INTERVAL_SECONDS     5    how often the sender looks for due messages
+    CRM_NOTIFY_BATCH                50   messages per run at most
+    CRM_NOTIFY_MAX_ATTEMPTS         30   then the message is failed with its last error
+    CRM_NOTIFY_RETRY_SECONDS        30   first retry delay, doubling up to
+    CRM_NOTIFY_RETRY_MAX_SECONDS    900
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from club_platform.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from club_crm.domain.notifications import QuietHours, parse_hours
 from club_crm.fieldcrypt import FieldCipher, InvalidKeySetting, generate_key, parse_keys
 
 
@@ -56,6 +78,27 @@ class CrmSettings(ServiceSettings):
         if self.accounts_provider_url and self.accounts_client_secret is None:
             raise ValueError("CRM_ACCOUNTS_PROVIDER_URL needs CRM_ACCOUNTS_CLIENT_SECRET")
         return self
+    # --- notifications
+    club_name: str = Field(default="Club", min_length=1, max_length=80)
+    # The club's time zone is the shared CLUB_TIME_ZONE (ServiceSettings.club_time_zone).
+    public_base_url: str | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=18025, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    mail_from: str = "Club <service@club.example>"
+    sms_webhook_url: str | None = None
+    sms_webhook_token: SecretStr | None = None
+    reminder_hours: str = "24,2"
+    quiet_hours: str = "22:00-08:00"
+    notify_default_language: Literal["zh-CN", "en"] = "zh-CN"
+    notify_interval_seconds: float = Field(default=5, ge=0.1)
+    notify_batch: int = Field(default=50, ge=1, le=1000)
+    notify_max_attempts: int = Field(default=30, ge=1, le=1000)
+    notify_retry_seconds: float = Field(default=30, gt=0)
+    notify_retry_max_seconds: float = Field(default=900, gt=0)
 
     @model_validator(mode="after")
     def _check_keys(self) -> CrmSettings:
@@ -63,7 +106,25 @@ class CrmSettings(ServiceSettings):
             parse_keys(self.field_encryption_keys.get_secret_value())
         except InvalidKeySetting as e:
             raise ValueError(str(e)) from None
+        QuietHours.parse(self.quiet_hours)
+        parse_hours(self.reminder_hours)
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.club_time_zone)
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        return QuietHours.parse(self.quiet_hours)
+
+    @property
+    def reminders(self) -> tuple[float, ...]:
+        return parse_hours(self.reminder_hours)
+
+    @property
+    def public_url(self) -> str:
+        return (self.public_base_url or self.survey_link_base_url).rstrip("/")
 
     @classmethod
     def docs_placeholders(cls) -> dict[str, str]:

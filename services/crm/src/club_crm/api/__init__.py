@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from club_crm.api import audit, complaints, customers, followups, surveys
+from club_crm.api import audit, complaints, customers, followups, notifications, surveys
 
 router = APIRouter()
-for module in (customers, complaints, followups, surveys, audit):
+for module in (customers, complaints, followups, surveys, audit, notifications):
     router.include_router(module.router)

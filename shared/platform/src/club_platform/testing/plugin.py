@@ -7,7 +7,8 @@ every service's tests get the same real infrastructure:
 - `database_factory`: fresh databases per service, dropped at the end of the session;
 - `event_publisher`: publish contract events on their real topics with the envelope;
 - `kafka_tap`: `async with kafka_tap("visit.completed") as tap: …` sees events from now on;
-- `jwt_secret` and `token`: sign tokens for any role.
+- `jwt_secret` and `token`: sign tokens for any role;
+- `mailpit`: a real SMTP server with an inbox API (testing/mailpit.py), stoppable.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from club_platform.testing.infrastructure import (
     postgres_control,
 )
 from club_platform.testing.kafka import EventPublisher, TopicTap
+from club_platform.testing.mailpit import Mailpit, MailpitUnavailable, locate_mailpit
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +123,14 @@ def kafka_tap(kafka_connection: KafkaConnection) -> Callable[..., TopicTap]:
         return TopicTap(kafka_connection, list(topics))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def mailpit() -> Mailpit:
+    try:
+        return locate_mailpit()
+    except MailpitUnavailable as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 @pytest.fixture(scope="session")
