@@ -108,7 +108,7 @@ async def test_an_attendants_assessment_equals_what_the_events_say(
         response = await hr.call("head", "POST", "/assessments", expect=201, json={
             "staff_id": str(anna), "period_start": first.isoformat(),
             "period_end": last.isoformat()})
-        assessment = response.json()
+        assessment = await hr.review_and_publish(response.json()["assessment_id"])
         (seen,) = await tap.events(AssessmentPublished, key=assessment["assessment_id"])
 
     published = seen.event
@@ -214,6 +214,7 @@ async def test_a_crm_specialists_assessment_from_complaints_and_follow_ups(
         made = await hr.call("hr_admin", "POST", "/assessments", expect=201, json={
             "staff_id": str(li), "period_start": first.isoformat(),
             "period_end": first.isoformat()})
+        await hr.review_and_publish(made.json()["assessment_id"])
         (seen,) = await tap.events(AssessmentPublished, key=made.json()["assessment_id"])
     values = {k.code: k.value for k in seen.event.kpis}
     assert values == {
@@ -317,6 +318,12 @@ async def test_a_period_is_assessed_once_and_staff_see_only_their_own(hr):
     assert made.json()["assessment_id"] in again.json()["detail"]
     await hr.call("attendant", "GET", f"/assessments/{made.json()['assessment_id']}",
                   expect=403)
+    # a draft is the head's until published: not even its subject sees it yet
+    await hr.call("attendant", "GET", f"/assessments/{made.json()['assessment_id']}",
+                  subject=member["staff_id"], expect=403)
+    assert (await hr.call("attendant", "GET", "/assessments", subject=member["staff_id"],
+                          expect=200)).json() == []
+    await hr.review_and_publish(made.json()["assessment_id"])
     mine = await hr.call("attendant", "GET", "/assessments", subject=member["staff_id"],
                          expect=200)
     assert [a["assessment_id"] for a in mine.json()] == [made.json()["assessment_id"]]
