@@ -47,6 +47,16 @@ staff = sa.Table(
     sa.CheckConstraint("status IN ('active', 'suspended', 'offboarded')", name="staff_status"),
 )
 
+# Every role held and from when (as published in staff.hired / staff.changed): a period with
+# a role change is assessed in parts, each with its own role's template.
+staff_roles = sa.Table(
+    "staff_roles",
+    metadata,
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), primary_key=True),
+    _time("effective_at", primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+)
+
 # ---------------------------------------------------------------- attendance (R2 §6.1)
 
 shifts = sa.Table(

@@ -206,25 +206,61 @@ def _counted_entry(observation: rules.Observation) -> dict:
     }
 
 
+def role_parts(held: list[tuple[datetime, str]], period_start: date, period_end: date,
+               zone: tzinfo) -> list[tuple[str, date, date]]:
+    """The period split by role, in whole club days: a role changed during a day holds from
+    that day on (the day goes to the new role); several changes in a day: the last one."""
+    by_day: dict[date, str] = {}
+    for moment, role in held:
+        by_day[max(period_start, moment.astimezone(zone).date())] = role
+    days = sorted(by_day)
+    return [(by_day[day], day, (days[i + 1] - timedelta(days=1)) if i + 1 < len(days)
+             else period_end) for i, day in enumerate(days)]
+
+
 async def compute_assessment(session: AsyncSession, *, now: datetime, staff_id: UUID,
                              period_start: date, period_end: date, computed_by: UUID,
                              grace: timedelta, zone: tzinfo = UTC) -> dict:
     """Assess a staff member over an ended period (whole days of the club's time zone) with
     the template in force on its first day (R2 §5.1), as a draft: nothing is published until
-    the head has reviewed it (services.assessment_review). A period is assessed once."""
+    the head has reviewed it (services.assessment_review). A day is assessed once. When the
+    role changed during the period, each part is assessed with its own role's template, as its
+    own assessment (`parts` lists them; the answer is the last part's)."""
     rules.check_period(period_start, period_end, now.astimezone(zone).date())
     member = await register.get(session, staff_id)
     if member.status == OFFBOARDED:
         raise Conflict("the staff member has been offboarded")
     existing = (await session.execute(
         select(assessments.c.assessment_id).where(assessments.c.staff_id == staff_id,
-                                                  assessments.c.period_start == period_start,
-                                                  assessments.c.period_end == period_end)
+                                                  assessments.c.period_start <= period_end,
+                                                  assessments.c.period_end >= period_start)
     )).scalar()
     if existing is not None:
         raise Conflict(f"this period is already assessed (assessment {existing}); the head "
                        "adjusts it on review, with a reason", assessment_id=str(existing))
-    template = await kpis.template_in_force(session, member.role, period_start)
+    start, end = period_bounds(period_start, period_end, zone)
+    held = await register.roles_between(session, staff_id, start, end)
+    parts = role_parts(held, period_start, period_end, zone) or [
+        (member.role, period_start, period_end)]
+    made: list[UUID] = []
+    nothing: Conflict | None = None
+    for role, first, last in parts:
+        try:
+            made.append(await _assess_part(session, now=now, staff_id=staff_id, role=role,
+                                           period_start=first, period_end=last,
+                                           computed_by=computed_by, grace=grace, zone=zone))
+        except Conflict as refused:  # nothing to assess in this part; the others stand
+            nothing = refused
+    if not made:
+        assert nothing is not None
+        raise nothing
+    return {**await get_assessment(session, made[-1]), "parts": made}
+
+
+async def _assess_part(session: AsyncSession, *, now: datetime, staff_id: UUID, role: str,
+                       period_start: date, period_end: date, computed_by: UUID,
+                       grace: timedelta, zone: tzinfo) -> UUID:
+    template = await kpis.template_in_force(session, role, period_start)
     items = kpis.items_of(template)
     start, end = period_bounds(period_start, period_end, zone)
     observations, shifts_due = await observations_for(
@@ -234,7 +270,7 @@ async def compute_assessment(session: AsyncSession, *, now: datetime, staff_id: 
 
     assessment_id = uuid4()
     await session.execute(assessments.insert().values(
-        assessment_id=assessment_id, staff_id=staff_id, role=member.role,
+        assessment_id=assessment_id, staff_id=staff_id, role=role,
         period_start=period_start, period_end=period_end,
         template_id=template["template_id"], total_score=result.total, rating=result.rating,
         status="draft", computed_at=now, computed_by=computed_by))
@@ -246,7 +282,7 @@ async def compute_assessment(session: AsyncSession, *, now: datetime, staff_id: 
          "worst_for_period": k.worst_for_period, "explanation": k.explanation}
         for position, k in enumerate(result.kpis)
     ])
-    return await get_assessment(session, assessment_id)
+    return assessment_id
 
 
 async def publish_reviewed(session: AsyncSession, row: Any, *, now: datetime) -> None:
