@@ -892,6 +892,12 @@ class ClubDay:
                     "rating": "not assessed", "reason": made["detail"]})
                 self.narrator.step(f"{person.name}: not assessed")
                 continue
+            # A computed assessment is a draft: the head reviews it (nothing to adjust on the
+            # demo day) and publishes it; only then is assessment.published emitted.
+            await hr.post(f"/assessments/{made['assessment_id']}/review", self.head,
+                          {"note": "reviewed on the demo day; nothing adjusted"}, expect=(200,))
+            made = await hr.post(f"/assessments/{made['assessment_id']}/publish", self.head,
+                                 expect=(200,))
             self.report.assessments.append({**made, "name": person.name})
             self.report.expect("assessment.published", made["assessment_id"])
             self.narrator.step(f"{person.name}: {made['rating']}")

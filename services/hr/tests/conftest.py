@@ -112,6 +112,14 @@ class Hr:
                 "ends_at": (starts_at + timedelta(hours=hours)).isoformat()}
         return (await self.call("head", "POST", "/shifts", json=body, expect=201)).json()
 
+    async def review_and_publish(self, assessment_id: str, *, review: dict | None = None,
+                                 reviewer: UUID | None = None) -> dict:
+        """The head's review (as given, or with nothing adjusted) and the publication."""
+        await self.call("head", "POST", f"/assessments/{assessment_id}/review",
+                        subject=reviewer, json=review or {}, expect=200)
+        return (await self.call("head", "POST", f"/assessments/{assessment_id}/publish",
+                                subject=reviewer, expect=200)).json()
+
     async def poll(self, role: str, path: str, until, *, subject: UUID | None = None,
                    params: dict | None = None, timeout: float = 20.0, what: str = "") -> object:
         """GET `path` until `until(json)` holds; returns that json."""

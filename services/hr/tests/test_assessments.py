@@ -108,7 +108,7 @@ async def test_an_attendants_assessment_equals_what_the_events_say(
         response = await hr.call("head", "POST", "/assessments", expect=201, json={
             "staff_id": str(anna), "period_start": first.isoformat(),
             "period_end": last.isoformat()})
-        assessment = response.json()
+        assessment = await hr.review_and_publish(response.json()["assessment_id"])
         (seen,) = await tap.events(AssessmentPublished, key=assessment["assessment_id"])
 
     published = seen.event
@@ -214,6 +214,7 @@ async def test_a_crm_specialists_assessment_from_complaints_and_follow_ups(
         made = await hr.call("hr_admin", "POST", "/assessments", expect=201, json={
             "staff_id": str(li), "period_start": first.isoformat(),
             "period_end": first.isoformat()})
+        await hr.review_and_publish(made.json()["assessment_id"])
         (seen,) = await tap.events(AssessmentPublished, key=made.json()["assessment_id"])
     values = {k.code: k.value for k in seen.event.kpis}
     assert values == {
@@ -258,9 +259,10 @@ async def test_a_template_change_applies_to_the_next_period_not_to_the_current_o
         "staff_id": str(deputy), "period_start": tomorrow.isoformat(),
         "period_end": (tomorrow + timedelta(days=6)).isoformat()})).json()
     assert [(k["code"], k["weight"]) for k in new["kpis"]] == [("department_csat", 100)]
-    # and the old one did not change
+    # and the old one did not change (the answer to POST also lists the parts made: one)
     again = (await hr.call("head", "GET", f"/assessments/{old['assessment_id']}",
                            expect=200)).json()
+    assert old.pop("parts") == [old["assessment_id"]]
     assert again == old
 
 
@@ -317,6 +319,77 @@ async def test_a_period_is_assessed_once_and_staff_see_only_their_own(hr):
     assert made.json()["assessment_id"] in again.json()["detail"]
     await hr.call("attendant", "GET", f"/assessments/{made.json()['assessment_id']}",
                   expect=403)
+    # a draft is the head's until published: not even its subject sees it yet
+    await hr.call("attendant", "GET", f"/assessments/{made.json()['assessment_id']}",
+                  subject=member["staff_id"], expect=403)
+    assert (await hr.call("attendant", "GET", "/assessments", subject=member["staff_id"],
+                          expect=200)).json() == []
+    await hr.review_and_publish(made.json()["assessment_id"])
     mine = await hr.call("attendant", "GET", "/assessments", subject=member["staff_id"],
                          expect=200)
     assert [a["assessment_id"] for a in mine.json()] == [made.json()["assessment_id"]]
+
+
+async def test_a_mid_period_role_change_splits_the_period_by_role(
+        hr, events, event_publisher, hr_caught_up):
+    """Mia is an attendant on day 1 and becomes a CRM specialist at 08:00 on day 2: days 1 and
+    2–3 are assessed apart, each with its own role's template and its own events."""
+    d1 = hr.clock.now().astimezone(CLUB_ZONE).date() + timedelta(days=1)
+    d2, d3 = d1 + timedelta(days=1), d1 + timedelta(days=2)
+
+    def at(day, hour: int) -> datetime:
+        return datetime.combine(day, time(hour), CLUB_ZONE)
+
+    mia = UUID((await hr.hire("attendant", display_name="Mia"))["staff_id"])
+    await hr.shift(mia, at(d1, 10))  # day 1, 10:00–18:00
+    hr.clock.set(at(d2, 8))
+    await hr.call("hr_admin", "POST", f"/staff/{mia}/role", json={"role": "crm_specialist"},
+                  expect=200)
+    hr.clock.set(at(d3 + timedelta(days=1), 10))
+    for event in (
+        events.door(mia, "in", at(d1, 10)), events.door(mia, "out", at(d1, 18)),
+        events.visit(mia, at(d1, 12)), events.visit(mia, at(d1, 15)),  # as an attendant
+        events.visit(mia, at(d2, 12)),  # hosted on day 2, as a specialist: not a visit KPI
+        events.complaint_resolved([], upheld=False, at=at(d3, 12), handled_by=mia, hours=6),
+    ):
+        await event_publisher.publish(event)
+    await hr_caught_up()
+
+    made = (await hr.call("head", "POST", "/assessments", expect=201, json={
+        "staff_id": str(mia), "period_start": d1.isoformat(),
+        "period_end": d3.isoformat()})).json()
+    assert len(made["parts"]) == 2
+    first = (await hr.call("head", "GET", f"/assessments/{made['parts'][0]}",
+                           expect=200)).json()
+    second = (await hr.call("head", "GET", f"/assessments/{made['parts'][1]}",
+                            expect=200)).json()
+    assert (first["role"], first["period_start"], first["period_end"]) == (
+        "attendant", d1.isoformat(), d1.isoformat())
+    assert (second["role"], second["period_start"], second["period_end"]) == (
+        "crm_specialist", d2.isoformat(), d3.isoformat())
+    attendant = (await hr.call("head", "GET", "/kpi-templates/attendant/in-force", expect=200,
+                               params={"on": d1.isoformat()})).json()
+    specialist = (await hr.call("head", "GET", "/kpi-templates/crm_specialist/in-force",
+                                expect=200, params={"on": d2.isoformat()})).json()
+    assert first["template_id"] == attendant["template_id"]
+    assert second["template_id"] == specialist["template_id"]
+    k = {x["code"]: x for x in first["kpis"]}
+    # day 1 as an attendant: 2 visits of 3 per shift × 1 shift → 5 × 2 / 3 = 3.33; the day-2
+    # visit is not hers as an attendant; the shift was kept: 100 % → 5.00; no upheld
+    # complaint → 5.00; no survey: not measured
+    assert (k["visits_served"]["value"], k["visits_served"]["score"]) == (2, 3.33)
+    assert (k["shifts_attended"]["value"], k["shifts_attended"]["score"]) == (100, 5)
+    assert k["mean_csat"]["status"] == "not_measured"
+    # (30×3.33 + 20×5 + 20×5) / 70 = 299.9 / 70 = 4.284… → 4.28
+    assert (first["total_score"], first["rating"]) == (4.28, "good")
+    k = {x["code"]: x for x in second["kpis"]}
+    # days 2–3 as a specialist: the complaint resolved on day 3 in 6 h within its SLA
+    assert (k["complaints_within_sla"]["value"], k["complaints_within_sla"]["score"]) == (
+        100, 5)
+    assert (k["median_resolution_hours"]["value"], k["median_resolution_hours"]["score"]) == (
+        6, 5)
+    assert "visits_served" not in k
+    # A day already assessed (in a part) is not assessed again.
+    again = await hr.call("head", "POST", "/assessments", expect=409, json={
+        "staff_id": str(mia), "period_start": d2.isoformat(), "period_end": d2.isoformat()})
+    assert made["parts"][1] in again.json()["detail"]

@@ -189,6 +189,7 @@ async def test_a_designed_week_assessed_by_hand(hr, hr_app, event_publisher, hr_
     async with kafka_tap("assessment.published") as tap:
         made = (await hr.call("head", "POST", "/assessments", expect=201,
                               json={"staff_id": str(anna), **week.period})).json()
+        await hr.review_and_publish(made["assessment_id"])
         (published,) = await tap.events(AssessmentPublished, key=made["assessment_id"])
     k = await kpis_of(hr, made["assessment_id"])
     # shifts due: Mon, Tue, Wed, Thu = 4 (Friday on leave)

@@ -19,7 +19,11 @@ async def outstanding_crm_specialist(hr, events, event_publisher, hr_caught_up) 
     await hr_caught_up()
     made = await hr.call("hr_admin", "POST", "/assessments", expect=201, json={
         "staff_id": str(li), "period_start": day.isoformat(), "period_end": day.isoformat()})
-    return li, made.json()
+    # A draft proposes nothing: rewards come from published assessments only.
+    assert made.json()["status"] == "draft"
+    assert (await hr.call("head", "GET", "/reward-proposals", expect=200,
+                          params={"staff_id": str(li)})).json() == []
+    return li, await hr.review_and_publish(made.json()["assessment_id"])
 
 
 async def test_an_outstanding_assessment_proposes_a_reward_the_head_grants(

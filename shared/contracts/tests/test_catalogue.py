@@ -53,7 +53,8 @@ CATALOGUE = {
     "staff.changed": ("staff_id", "staff_id role status effective_at"),
     "staff.offboarded": ("staff_id", "staff_id effective_at"),
     "assessment.published": ("assessment_id", "assessment_id staff_id role period_start "
-                             "period_end kpis total_score rating published_at"),
+                             "period_end kpis total_score rating published_at reviewed_by "
+                             "adjustments computed_total_score total_adjustment_reason"),
     "discipline.recorded": ("case_id", "case_id staff_id rule_ref violation action fine "
                             "suspension_days decided_by decided_at source_event_id"),
     "reward.granted": ("reward_id", "reward_id staff_id kind reason rule_ref granted_at"),

@@ -47,6 +47,16 @@ staff = sa.Table(
     sa.CheckConstraint("status IN ('active', 'suspended', 'offboarded')", name="staff_status"),
 )
 
+# Every role held and from when (as published in staff.hired / staff.changed): a period with
+# a role change is assessed in parts, each with its own role's template.
+staff_roles = sa.Table(
+    "staff_roles",
+    metadata,
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), primary_key=True),
+    _time("effective_at", primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),
+)
+
 # ---------------------------------------------------------------- attendance (R2 §6.1)
 
 shifts = sa.Table(
@@ -207,12 +217,27 @@ assessments = sa.Table(
     sa.Column("period_start", sa.Date, nullable=False),
     sa.Column("period_end", sa.Date, nullable=False),
     _uuid("template_id", sa.ForeignKey("kpi_templates.template_id"), nullable=False),
+    # As computed from the events; never overwritten (the head's adjustment is final_*).
     sa.Column("total_score", sa.Numeric(4, 2), nullable=False),
     sa.Column("rating", sa.Text, nullable=False),
-    _time("published_at", nullable=False),
+    # draft (computed) -> reviewed (by the head) -> published; an upheld appeal: draft again.
+    sa.Column("status", sa.Text, nullable=False, server_default="draft"),
+    _time("computed_at", nullable=False),
+    _uuid("computed_by"),
+    _uuid("reviewed_by"),
+    _time("reviewed_at"),
+    sa.Column("review_note", sa.Text),
+    # After review: the total from the adjusted KPI scores, or the head's own with a reason.
+    sa.Column("final_total_score", sa.Numeric(4, 2)),
+    sa.Column("final_rating", sa.Text),
+    sa.Column("total_adjustment_reason", sa.Text),
+    _time("published_at"),
     _uuid("published_by"),
+    _time("acknowledged_at"),
+    sa.Column("acknowledgement_comment", sa.Text),
     sa.UniqueConstraint("staff_id", "period_start", "period_end", name="one_assessment_per_period"),
     sa.CheckConstraint("period_end >= period_start", name="assessment_period"),
+    sa.CheckConstraint("status IN ('draft', 'reviewed', 'published')", name="assessment_status"),
 )
 
 assessment_kpis = sa.Table(
@@ -236,6 +261,47 @@ assessment_kpis = sa.Table(
     sa.Column("worst_for_period", sa.Numeric),
     # The arithmetic: what was counted, the target for this period, the score.
     sa.Column("explanation", sa.Text, nullable=False, server_default=""),
+    # The head's adjusted score on review, beside the computed `score`, with its reason.
+    sa.Column("adjusted_score", sa.Numeric(4, 2)),
+    sa.Column("adjustment_reason", sa.Text),
+    sa.CheckConstraint("adjusted_score IS NULL OR (adjustment_reason IS NOT NULL "
+                       "AND adjusted_score BETWEEN 0 AND 5)", name="adjustment_has_reason"),
+)
+
+# The staff member's appeal against a published assessment, decided by someone other than
+# its reviewer; one per assessment.
+assessment_appeals = sa.Table(
+    "assessment_appeals",
+    metadata,
+    _uuid("appeal_id", primary_key=True),
+    _uuid("assessment_id", sa.ForeignKey("assessments.assessment_id"), nullable=False),
+    _uuid("staff_id", nullable=False),
+    sa.Column("grounds", sa.Text, nullable=False),
+    _time("filed_at", nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="open"),
+    _uuid("decided_by"),
+    _time("decided_at"),
+    sa.Column("decision_reason", sa.Text),
+    sa.UniqueConstraint("assessment_id", name="one_appeal_per_assessment"),
+    sa.CheckConstraint("status IN ('open', 'upheld', 'rejected')",
+                       name="assessment_appeal_status"),
+)
+
+# R1 §5.3: the staff member's own view of a period, beside HR's assessment of it.
+self_assessments = sa.Table(
+    "self_assessments",
+    metadata,
+    _uuid("self_assessment_id", primary_key=True),
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    # [{code, score (0-5), comment}]
+    sa.Column("scores", JSONB, nullable=False),
+    _time("filed_at", nullable=False),
+    sa.UniqueConstraint("staff_id", "period_start", "period_end",
+                        name="one_self_assessment_per_period"),
+    sa.CheckConstraint("period_end >= period_start", name="self_assessment_period"),
 )
 
 # ---------------------------------------------------------------- discipline (R1 §7.2, R2 §6, §8)

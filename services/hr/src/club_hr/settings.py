@@ -18,6 +18,8 @@ class HrSettings(ServiceSettings):
     attendance_grace_minutes: int = Field(default=5, ge=0, le=120)
     # R1 §7.2, R2 §8.2: a staff member may appeal a decision within this many days.
     appeal_window_days: int = Field(default=14, ge=1, le=365)
+    # R1 §7.2: a staff member may appeal a published assessment within this many days.
+    assessment_appeal_window_days: int = Field(default=7, ge=1, le=365)
     # Fines and bonuses are in this currency unless a request names another.
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     # How often the job that ends finished suspensions runs.

@@ -328,6 +328,16 @@ class Kpi(_Part):
     score: float = Field(ge=0, le=5)
 
 
+class KpiAdjustment(_Part):
+    """A KPI score the head adjusted on review: the `score` in `kpis` is the adjusted one;
+    this keeps the computed one and the written reason."""
+
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    computed_score: float = Field(ge=0, le=5)
+    adjusted_score: float = Field(ge=0, le=5)
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
 class AssessmentPublished(Event):
     topic = "assessment.published"
     key_field = "assessment_id"
@@ -342,6 +352,12 @@ class AssessmentPublished(Event):
     total_score: float = Field(ge=0, le=5)
     rating: Literal["outstanding", "good", "meets", "needs_improvement", "unsatisfactory"]
     published_at: UtcDatetime
+    # Published after the head's review; `total_score` and `rating` are the adjusted ones
+    # when the head adjusted the total, beside the computed total and the written reason.
+    reviewed_by: UUID | None = None
+    adjustments: list[KpiAdjustment] | None = None
+    computed_total_score: float | None = Field(default=None, ge=0, le=5)
+    total_adjustment_reason: Annotated[str, Field(max_length=1000)] | None = None
 
 
 DisciplineAction = Literal["verbal_warning", "written_warning", "fine", "suspension", "termination"]

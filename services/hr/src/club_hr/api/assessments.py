@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from club_platform.auth import Principal, Role, require_roles
+from club_platform.errors import Forbidden
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, Field
 
@@ -20,6 +21,8 @@ from club_hr.api.common import (
     check_self_or_managing,
     create,
     grace_of,
+    head,
+    head_or_hr,
     hr_admin,
     now_of,
     read,
@@ -27,7 +30,7 @@ from club_hr.api.common import (
 )
 from club_hr.domain import kpis as rules
 from club_hr.domain.staff import StaffRole
-from club_hr.services import assessments, kpis
+from club_hr.services import assessment_review, assessments, kpis
 
 router = APIRouter(tags=["assessments"])
 
@@ -108,24 +111,161 @@ async def list_facts(request: Request, staff_id: UUID | None = None, kind: str |
 
 
 @router.post("/assessments", status_code=201,
-             summary="Assess a staff member over an ended period and publish it")
+             summary="Assess a staff member over an ended period: a draft, for the head's "
+                     "review (nothing is published yet)")
 async def assess(body: AssessmentRequest, request: Request, key: IdempotencyKey = None,
                  principal: Principal = Depends(assessors)):
-    return await create(request, principal, key, body, lambda s: assessments.publish_assessment(
+    return await create(request, principal, key, body, lambda s: assessments.compute_assessment(
         s, now=now_of(request), staff_id=body.staff_id, period_start=body.period_start,
-        period_end=body.period_end, published_by=principal.id, grace=grace_of(request),
+        period_end=body.period_end, computed_by=principal.id, grace=grace_of(request),
         zone=settings_of(request).club_zone))
 
 
-@router.get("/assessments", summary="Published assessments (staff see their own)")
+@router.get("/assessments", summary="Assessments (staff see their own, once published)")
 async def list_assessments(request: Request, staff_id: UUID | None = None,
                            period_start: date | None = None, period_end: date | None = None,
+                           status: Literal["draft", "reviewed", "published"] | None = None,
                            principal: Principal = Depends(anyone_on_staff)) -> list[dict]:
     if principal.role not in MANAGING_ROLES:
         staff_id = staff_id or principal.id
+        status = "published"  # a draft is the head's until published
     check_self_or_managing(principal, staff_id, "assessments")
     return await read(request, lambda s: assessments.list_assessments(
-        s, staff_id=staff_id, period_start=period_start, period_end=period_end))
+        s, staff_id=staff_id, period_start=period_start, period_end=period_end, status=status))
+
+
+def _check_may_see(principal: Principal, found: dict) -> None:
+    check_self_or_managing(principal, found["staff_id"], "assessments")
+    if principal.role not in MANAGING_ROLES and found["status"] != "published":
+        raise Forbidden("the assessment is not published yet")
+
+
+class KpiAdjustmentBody(Body):
+    code: str
+    score: Decimal = Field(ge=0, le=5, max_digits=3, decimal_places=2,
+                           description="The score that counts instead of the computed one")
+    reason: Annotated[str, Field(min_length=1, max_length=1000,
+                                 description="Why: kept beside the computed score")]
+
+
+class ReviewBody(Body):
+    adjustments: list[KpiAdjustmentBody] = Field(default_factory=list)
+    total_score: Decimal | None = Field(
+        default=None, ge=0, le=5, max_digits=3, decimal_places=2,
+        description="The total that counts instead of the weighted mean of the scores")
+    total_reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class AcknowledgeBody(Body):
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class AppealBody(Body):
+    grounds: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class AppealDecisionBody(Body):
+    outcome: Literal["upheld", "rejected"]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class SelfScore(Body):
+    code: str = Field(description="A KPI of the catalogue (GET /kpis)")
+    score: Decimal = Field(ge=0, le=5, max_digits=3, decimal_places=2)
+    comment: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class SelfAssessmentBody(Body):
+    period_start: date
+    period_end: date
+    text: Annotated[str, Field(min_length=1, max_length=5000)]
+    scores: list[SelfScore] = Field(default_factory=list, max_length=50)
+
+
+@router.post("/assessments/{assessment_id}/review",
+             summary="Review a draft (head): adjust a KPI score or the total, each with its "
+                     "written reason; the computed numbers stay")
+async def review(assessment_id: UUID, body: ReviewBody, request: Request,
+                 principal: Principal = Depends(head)) -> dict:
+    return await change(request, lambda s: assessment_review.review(
+        s, now=now_of(request), assessment_id=assessment_id, reviewer=principal.id,
+        adjustments=[assessment_review.Adjustment(a.code, a.score, a.reason)
+                     for a in body.adjustments],
+        total=body.total_score, total_reason=body.total_reason, note=body.note))
+
+
+@router.post("/assessments/{assessment_id}/publish",
+             summary="Publish a reviewed assessment (head; publishes assessment.published)")
+async def publish(assessment_id: UUID, request: Request,
+                  principal: Principal = Depends(head)) -> dict:
+    return await change(request, lambda s: assessment_review.publish(
+        s, now=now_of(request), assessment_id=assessment_id, published_by=principal.id))
+
+
+@router.post("/assessments/{assessment_id}/acknowledge",
+             summary="Acknowledge your own published assessment, with a comment")
+async def acknowledge(assessment_id: UUID, body: AcknowledgeBody, request: Request,
+                      principal: Principal = Depends(anyone_on_staff)) -> dict:
+    return await change(request, lambda s: assessment_review.acknowledge(
+        s, now=now_of(request), assessment_id=assessment_id, staff_member=principal.id,
+        comment=body.comment))
+
+
+@router.post("/assessments/{assessment_id}/appeal", status_code=201,
+             summary="Appeal your own published assessment within the appeal window")
+async def appeal(assessment_id: UUID, body: AppealBody, request: Request,
+                 key: IdempotencyKey = None, principal: Principal = Depends(anyone_on_staff)):
+    window = timedelta(days=settings_of(request).assessment_appeal_window_days)
+    return await create(request, principal, key, body, lambda s: assessment_review.appeal(
+        s, now=now_of(request), assessment_id=assessment_id, staff_member=principal.id,
+        grounds=body.grounds, window=window))
+
+
+@router.get("/assessment-appeals", summary="Appeals against assessments (staff see their own)")
+async def list_appeals(request: Request,
+                       status: Literal["open", "upheld", "rejected"] | None = None,
+                       staff_id: UUID | None = None,
+                       principal: Principal = Depends(anyone_on_staff)) -> list[dict]:
+    if principal.role not in MANAGING_ROLES:
+        staff_id = staff_id or principal.id
+    check_self_or_managing(principal, staff_id, "appeals")
+    return await read(request, lambda s: assessment_review.list_appeals(
+        s, status=status, staff_id=staff_id))
+
+
+@router.post("/assessment-appeals/{appeal_id}/decide",
+             summary="Decide an appeal (HR admin or a head other than the reviewer): upheld "
+                     "sends the assessment back to review")
+async def decide_appeal(appeal_id: UUID, body: AppealDecisionBody, request: Request,
+                        principal: Principal = Depends(head_or_hr)) -> dict:
+    return await change(request, lambda s: assessment_review.decide_appeal(
+        s, now=now_of(request), appeal_id=appeal_id, decided_by=principal.id,
+        outcome=body.outcome, reason=body.reason))
+
+
+@router.post("/self-assessments", status_code=201,
+             summary="File your own self-assessment for a period (R1 §5.3)")
+async def file_self_assessment(body: SelfAssessmentBody, request: Request,
+                               key: IdempotencyKey = None,
+                               principal: Principal = Depends(anyone_on_staff)):
+    return await create(request, principal, key, body,
+                        lambda s: assessment_review.file_self_assessment(
+                            s, now=now_of(request), staff_member=principal.id,
+                            period_start=body.period_start, period_end=body.period_end,
+                            text=body.text, scores=[
+                                {"code": x.code, "score": float(x.score), "comment": x.comment}
+                                for x in body.scores]))
+
+
+@router.get("/self-assessments", summary="Self-assessments (staff see their own)")
+async def list_self_assessments(request: Request, staff_id: UUID | None = None,
+                                principal: Principal = Depends(anyone_on_staff)) -> list[dict]:
+    if principal.role not in MANAGING_ROLES:
+        staff_id = staff_id or principal.id
+    check_self_or_managing(principal, staff_id, "self-assessments")
+    return await read(request, lambda s: assessment_review.list_self_assessments(
+        s, staff_id=staff_id))
 
 
 @router.get("/assessments/{assessment_id}", summary="One assessment, each KPI with the ids "
@@ -133,7 +273,7 @@ async def list_assessments(request: Request, staff_id: UUID | None = None,
 async def get_assessment(assessment_id: UUID, request: Request,
                          principal: Principal = Depends(anyone_on_staff)) -> dict:
     found = await read(request, lambda s: assessments.get_assessment(s, assessment_id))
-    check_self_or_managing(principal, found["staff_id"], "assessments")
+    _check_may_see(principal, found)
     return found
 
 
@@ -144,5 +284,5 @@ async def evidence(assessment_id: UUID, request: Request,
                    principal: Principal = Depends(anyone_on_staff)) -> dict:
     found = await read(request, lambda s: assessments.get_assessment(
         s, assessment_id, with_evidence=True))
-    check_self_or_managing(principal, found["staff_id"], "assessments")
+    _check_may_see(principal, found)
     return found

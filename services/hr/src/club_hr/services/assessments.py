@@ -1,5 +1,6 @@
 """Assessments (R2 §5.1–5.2): a staff member's KPIs over a period, scored with their role's
-template, published as `assessment.published`, each KPI listing what it counted."""
+template as a draft, each KPI listing what it counted; published as `assessment.published`
+only after the head's review (services.assessment_review)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
-from club_contracts import AssessmentPublished, Kpi
+from club_contracts import AssessmentPublished, Kpi, KpiAdjustment
 from club_platform.errors import Conflict, NotFound
 from club_platform.outbox import publish
 from sqlalchemy import select
@@ -17,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_hr.domain import kpis as rules
 from club_hr.domain.staff import OFFBOARDED
-from club_hr.schema import assessment_kpis, assessments, kpi_facts, shifts
+from club_hr.schema import (
+    assessment_appeals,
+    assessment_kpis,
+    assessments,
+    kpi_facts,
+    self_assessments,
+    shifts,
+)
 from club_hr.services import attendance, kpis, rewards, training
 from club_hr.services import staff as register
 
@@ -198,25 +206,61 @@ def _counted_entry(observation: rules.Observation) -> dict:
     }
 
 
-async def publish_assessment(session: AsyncSession, *, now: datetime, staff_id: UUID,
-                             period_start: date, period_end: date, published_by: UUID,
+def role_parts(held: list[tuple[datetime, str]], period_start: date, period_end: date,
+               zone: tzinfo) -> list[tuple[str, date, date]]:
+    """The period split by role, in whole club days: a role changed during a day holds from
+    that day on (the day goes to the new role); several changes in a day: the last one."""
+    by_day: dict[date, str] = {}
+    for moment, role in held:
+        by_day[max(period_start, moment.astimezone(zone).date())] = role
+    days = sorted(by_day)
+    return [(by_day[day], day, (days[i + 1] - timedelta(days=1)) if i + 1 < len(days)
+             else period_end) for i, day in enumerate(days)]
+
+
+async def compute_assessment(session: AsyncSession, *, now: datetime, staff_id: UUID,
+                             period_start: date, period_end: date, computed_by: UUID,
                              grace: timedelta, zone: tzinfo = UTC) -> dict:
     """Assess a staff member over an ended period (whole days of the club's time zone) with
-    the template in force on its first day (R2 §5.1), and publish it. A period is assessed
-    once."""
+    the template in force on its first day (R2 §5.1), as a draft: nothing is published until
+    the head has reviewed it (services.assessment_review). A day is assessed once. When the
+    role changed during the period, each part is assessed with its own role's template, as its
+    own assessment (`parts` lists them; the answer is the last part's)."""
     rules.check_period(period_start, period_end, now.astimezone(zone).date())
     member = await register.get(session, staff_id)
     if member.status == OFFBOARDED:
         raise Conflict("the staff member has been offboarded")
     existing = (await session.execute(
         select(assessments.c.assessment_id).where(assessments.c.staff_id == staff_id,
-                                                  assessments.c.period_start == period_start,
-                                                  assessments.c.period_end == period_end)
+                                                  assessments.c.period_start <= period_end,
+                                                  assessments.c.period_end >= period_start)
     )).scalar()
     if existing is not None:
-        raise Conflict(f"this period is already assessed (assessment {existing}); published "
-                       "assessments are final", assessment_id=str(existing))
-    template = await kpis.template_in_force(session, member.role, period_start)
+        raise Conflict(f"this period is already assessed (assessment {existing}); the head "
+                       "adjusts it on review, with a reason", assessment_id=str(existing))
+    start, end = period_bounds(period_start, period_end, zone)
+    held = await register.roles_between(session, staff_id, start, end)
+    parts = role_parts(held, period_start, period_end, zone) or [
+        (member.role, period_start, period_end)]
+    made: list[UUID] = []
+    nothing: Conflict | None = None
+    for role, first, last in parts:
+        try:
+            made.append(await _assess_part(session, now=now, staff_id=staff_id, role=role,
+                                           period_start=first, period_end=last,
+                                           computed_by=computed_by, grace=grace, zone=zone))
+        except Conflict as refused:  # nothing to assess in this part; the others stand
+            nothing = refused
+    if not made:
+        assert nothing is not None
+        raise nothing
+    return {**await get_assessment(session, made[-1]), "parts": made}
+
+
+async def _assess_part(session: AsyncSession, *, now: datetime, staff_id: UUID, role: str,
+                       period_start: date, period_end: date, computed_by: UUID,
+                       grace: timedelta, zone: tzinfo) -> UUID:
+    template = await kpis.template_in_force(session, role, period_start)
     items = kpis.items_of(template)
     start, end = period_bounds(period_start, period_end, zone)
     observations, shifts_due = await observations_for(
@@ -226,10 +270,10 @@ async def publish_assessment(session: AsyncSession, *, now: datetime, staff_id: 
 
     assessment_id = uuid4()
     await session.execute(assessments.insert().values(
-        assessment_id=assessment_id, staff_id=staff_id, role=member.role,
+        assessment_id=assessment_id, staff_id=staff_id, role=role,
         period_start=period_start, period_end=period_end,
         template_id=template["template_id"], total_score=result.total, rating=result.rating,
-        published_at=now, published_by=published_by))
+        status="draft", computed_at=now, computed_by=computed_by))
     await session.execute(assessment_kpis.insert(), [
         {"assessment_id": assessment_id, "code": k.code, "position": position,
          "weight": k.weight, "target": k.target, "worst": k.worst, "value": k.value,
@@ -238,17 +282,40 @@ async def publish_assessment(session: AsyncSession, *, now: datetime, staff_id: 
          "worst_for_period": k.worst_for_period, "explanation": k.explanation}
         for position, k in enumerate(result.kpis)
     ])
+    return assessment_id
+
+
+async def publish_reviewed(session: AsyncSession, row: Any, *, now: datetime) -> None:
+    """Publish a reviewed assessment as `assessment.published`: the scores as the head left
+    them, each adjusted one beside its computed score and reason; an outstanding one
+    proposes a reward (R2 §5.2)."""
+    kpi_rows = (await session.execute(
+        select(assessment_kpis).where(assessment_kpis.c.assessment_id == row.assessment_id)
+        .order_by(assessment_kpis.c.position))).all()
+    scored = [k for k in kpi_rows if k.status == "scored"]
+    total = row.final_total_score if row.final_total_score is not None else row.total_score
+    rating = row.final_rating or row.rating
     await publish(session, AssessmentPublished(
-        assessment_id=assessment_id, staff_id=staff_id, role=member.role,
-        period_start=period_start, period_end=period_end,
+        assessment_id=row.assessment_id, staff_id=row.staff_id, role=row.role,
+        period_start=row.period_start, period_end=row.period_end,
         # Only scored KPIs; `target` is the target for this period (per-shift ones scaled).
-        kpis=[Kpi(code=k.code, value=float(k.value), target=float(k.target_for_period),
-                  weight=k.weight, score=float(k.score)) for k in result.measured],
-        total_score=float(result.total), rating=result.rating, published_at=now))
-    if result.rating == "outstanding":
-        await rewards.propose_for(session, assessment_id=assessment_id, staff_id=staff_id,
-                                  now=now)
-    return await get_assessment(session, assessment_id)
+        kpis=[Kpi(code=k.code, value=float(k.value),
+                  target=float(k.target_for_period if k.target_for_period is not None
+                               else k.target),
+                  weight=k.weight,
+                  score=float(k.adjusted_score if k.adjusted_score is not None else k.score))
+              for k in scored],
+        total_score=float(total), rating=rating, published_at=now,
+        reviewed_by=row.reviewed_by,
+        adjustments=[KpiAdjustment(code=k.code, computed_score=float(k.score),
+                                   adjusted_score=float(k.adjusted_score),
+                                   reason=k.adjustment_reason)
+                     for k in scored if k.adjusted_score is not None] or None,
+        computed_total_score=float(row.total_score),
+        total_adjustment_reason=row.total_adjustment_reason))
+    if rating == "outstanding":
+        await rewards.propose_for(session, assessment_id=row.assessment_id,
+                                  staff_id=row.staff_id, now=now)
 
 
 def _kpi_view(row: Any, *, with_evidence: bool) -> dict:
@@ -268,7 +335,12 @@ def _kpi_view(row: Any, *, with_evidence: bool) -> dict:
         "worst_for_period": None if row.worst_for_period is None
         else float(row.worst_for_period),
         "weight": row.weight,
-        "score": None if row.score is None else float(row.score),
+        # The score that counts: the head's adjusted one, else the computed one.
+        "score": None if row.score is None else float(
+            row.adjusted_score if row.adjusted_score is not None else row.score),
+        "computed_score": None if row.score is None else float(row.score),
+        "adjusted_score": None if row.adjusted_score is None else float(row.adjusted_score),
+        "adjustment_reason": row.adjustment_reason,
         "explanation": row.explanation,
         # BLUEPRINT §6: "which events counted, with their ids"
         "counted_ids": [entry["source_id"] for entry in row.counted],
@@ -299,17 +371,63 @@ async def _assessment_view(session: AsyncSession, row: Any, *, with_evidence: bo
         "period_start": row.period_start,
         "period_end": row.period_end,
         "template_id": row.template_id,
-        "total_score": float(row.total_score),
-        "rating": row.rating,
+        "status": row.status,
+        # What counts: the total after the head's review, else the computed one.
+        "total_score": float(row.final_total_score if row.final_total_score is not None
+                             else row.total_score),
+        "rating": row.final_rating or row.rating,
+        "computed_total_score": float(row.total_score),
+        "computed_rating": row.rating,
+        "total_adjustment_reason": row.total_adjustment_reason,
+        "computed_at": row.computed_at,
+        "reviewed_by": row.reviewed_by,
+        "reviewed_at": row.reviewed_at,
+        "review_note": row.review_note,
         "published_at": row.published_at,
+        "acknowledged_at": row.acknowledged_at,
+        "acknowledgement_comment": row.acknowledgement_comment,
         "kpis": [_kpi_view(k, with_evidence=with_evidence) for k in kpi_rows],
+        "appeal": await _appeal_of(session, row.assessment_id),
+        "self_assessment": await _self_assessment_for(session, row.staff_id,
+                                                      row.period_start, row.period_end),
     }
 
 
+def appeal_view(row: Any) -> dict:
+    return {"appeal_id": row.appeal_id, "assessment_id": row.assessment_id,
+            "staff_id": row.staff_id, "grounds": row.grounds, "filed_at": row.filed_at,
+            "status": row.status, "decided_by": row.decided_by, "decided_at": row.decided_at,
+            "decision_reason": row.decision_reason}
+
+
+def self_assessment_view(row: Any) -> dict:
+    return {"self_assessment_id": row.self_assessment_id, "staff_id": row.staff_id,
+            "period_start": row.period_start, "period_end": row.period_end,
+            "text": row.text, "scores": row.scores, "filed_at": row.filed_at}
+
+
+async def _appeal_of(session: AsyncSession, assessment_id: UUID) -> dict | None:
+    row = (await session.execute(select(assessment_appeals).where(
+        assessment_appeals.c.assessment_id == assessment_id))).first()
+    return None if row is None else appeal_view(row)
+
+
+async def _self_assessment_for(session: AsyncSession, staff_id: UUID, period_start: date,
+                               period_end: date) -> dict | None:
+    row = (await session.execute(select(self_assessments).where(
+        self_assessments.c.staff_id == staff_id,
+        self_assessments.c.period_start == period_start,
+        self_assessments.c.period_end == period_end))).first()
+    return None if row is None else self_assessment_view(row)
+
+
 async def list_assessments(session: AsyncSession, *, staff_id: UUID | None,
-                           period_start: date | None, period_end: date | None) -> list[dict]:
+                           period_start: date | None, period_end: date | None,
+                           status: str | None = None) -> list[dict]:
     query = select(assessments).order_by(assessments.c.period_start.desc(),
-                                         assessments.c.published_at).limit(500)
+                                         assessments.c.computed_at).limit(500)
+    if status:
+        query = query.where(assessments.c.status == status)
     if staff_id:
         query = query.where(assessments.c.staff_id == staff_id)
     if period_start:

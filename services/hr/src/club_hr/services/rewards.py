@@ -40,10 +40,14 @@ def reward_view(row: Any) -> dict:
 
 async def propose_for(session: AsyncSession, *, assessment_id: UUID, staff_id: UUID,
                       now: datetime) -> None:
-    """R2 §5.2: an outstanding assessment is the basis for a reward; the head decides which."""
+    """R2 §5.2: an outstanding assessment is the basis for a reward; the head decides which.
+    Only a published one: a draft may still change on review."""
     period = (await session.execute(
-        select(assessments.c.period_start, assessments.c.period_end)
+        select(assessments.c.period_start, assessments.c.period_end, assessments.c.status)
         .where(assessments.c.assessment_id == assessment_id))).one()
+    if period.status != "published":
+        raise Conflict(f"rewards are proposed from published assessments only; this one is "
+                       f"{period.status}")
     await session.execute(insert(reward_proposals).values(
         proposal_id=uuid4(), assessment_id=assessment_id, staff_id=staff_id,
         suggested_kind=rules.PROPOSED_FOR_OUTSTANDING, proposed_at=now,

@@ -11,10 +11,11 @@ from club_contracts import StaffChanged, StaffHired
 from club_platform.errors import Conflict, Invalid, NotFound
 from club_platform.outbox import publish
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_hr.domain import staff as rules
-from club_hr.schema import staff
+from club_hr.schema import staff, staff_roles
 from club_hr.services import policies
 
 
@@ -59,6 +60,8 @@ async def hire(session: AsyncSession, *, now: datetime, display_name: str, role:
         staff_id=staff_id, display_name=display_name, role=role, department=department,
         status=rules.ACTIVE, hired_at=hired_at, changed_at=now,
     ))
+    await session.execute(staff_roles.insert().values(staff_id=staff_id, effective_at=hired_at,
+                                                      role=role))
     await publish(session, StaffHired(staff_id=staff_id, display_name=display_name, role=role,
                                       department=department, hired_at=hired_at))
     # R1 §9.2: newcomers, too, acknowledge the rules in force.
@@ -91,7 +94,28 @@ async def change_role(session: AsyncSession, *, now: datetime, staff_id: UUID,
     rules.check_can_change(row.status, "change their role")
     if row.role == role:
         raise Conflict(f"the staff member is already {role}")
+    # The role history a period is assessed by (one role per instant: a second change in the
+    # same instant replaces the first).
+    await session.execute(insert(staff_roles).values(
+        staff_id=staff_id, effective_at=now, role=role).on_conflict_do_update(
+        index_elements=["staff_id", "effective_at"], set_={"role": role}))
     return await _changed(session, staff_id, now, role=role)
+
+
+async def roles_between(session: AsyncSession, staff_id: UUID, start: datetime,
+                        end: datetime) -> list[tuple[datetime, str]]:
+    """The roles held over [start, end): (from when, role), the first from `start` (or from
+    hiring, when hired later), each later one from its change."""
+    before = (await session.execute(
+        select(staff_roles.c.role).where(staff_roles.c.staff_id == staff_id,
+                                         staff_roles.c.effective_at <= start)
+        .order_by(staff_roles.c.effective_at.desc()).limit(1))).scalar()
+    changes = (await session.execute(
+        select(staff_roles.c.effective_at, staff_roles.c.role).where(
+            staff_roles.c.staff_id == staff_id, staff_roles.c.effective_at > start,
+            staff_roles.c.effective_at < end).order_by(staff_roles.c.effective_at))).all()
+    held = [(start, before)] if before is not None else []
+    return held + [(c.effective_at, c.role) for c in changes]
 
 
 async def suspend(session: AsyncSession, *, now: datetime, staff_id: UUID,
