@@ -41,11 +41,17 @@ from club_contracts.catalogue import (
     VisitCompleted,
     VisitServiceRecorded,
 )
+from club_contracts.catalogue_v2 import (
+    BookingCancelledV2,
+    ComplaintResolvedV2,
+    RewardGrantedV2,
+)
 
 __all__ = [
     "AssessmentPublished",
     "AttendanceClocked",
     "BookingCancelled",
+    "BookingCancelledV2",
     "BookingCreated",
     "BookingNoShow",
     "BookingRescheduled",
@@ -53,6 +59,7 @@ __all__ = [
     "ComplaintEscalated",
     "ComplaintOpened",
     "ComplaintResolved",
+    "ComplaintResolvedV2",
     "CustomerErased",
     "CustomerRegistered",
     "DisciplineRecorded",
@@ -63,6 +70,7 @@ __all__ = [
     "Money",
     "PolicyRevised",
     "RewardGranted",
+    "RewardGrantedV2",
     "ServiceDelivered",
     "StaffChanged",
     "StaffHired",
