@@ -92,15 +92,21 @@ for (const topic of topics)
 
 const consumer = kafka.consumer({ groupId: env("CLUB_KAFKA_GROUP"), retry: { retries: 2 } });
 let failed = null;
-const done = new Promise((resolve) => {
-  if (remaining.size === 0) resolve();
-  consumer.on(consumer.events.CRASH, (e) => { failed = e.payload.error; resolve(); });
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    for (const topic of topics)
-      for (const partition of Object.keys(end[topic]))
-        consumer.seek({ topic, partition: Number(partition), offset: String(start[topic]?.[partition] ?? 0) });
-  });
-  consumer.run({
+let finish;
+const done = new Promise((resolve) => { finish = resolve; });
+if (remaining.size === 0) finish();
+consumer.on(consumer.events.CRASH, (e) => { failed = e.payload.error; finish(); });
+consumer.on(consumer.events.GROUP_JOIN, () => {
+  // Start where the day began (or at 0): a replay from the topic's history.
+  for (const topic of topics)
+    for (const partition of Object.keys(end[topic]))
+      consumer.seek({ topic, partition: Number(partition), offset: String(start[topic]?.[partition] ?? 0) });
+});
+
+try {
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  await consumer.run({
     autoCommit: true,
     eachMessage: async ({ topic, partition, message }) => {
       const offset = Number(message.offset);
@@ -108,15 +114,10 @@ const done = new Promise((resolve) => {
       if (offset >= Number(start[topic]?.[partition] ?? 0)) handle(topic, partition, message);
       if (offset + 1 >= end[topic][partition]) {
         remaining.delete(`${topic}/${partition}`);
-        if (remaining.size === 0) resolve();
+        if (remaining.size === 0) finish();
       }
     },
-  }).catch((e) => { failed = e; resolve(); });
-});
-
-try {
-  await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: true });
+  });
   const timeout = Number(process.env.CLUB_READ_TIMEOUT_MS || 120000);
   await Promise.race([done, new Promise((r) => setTimeout(r, timeout))]);
   if (!failed && remaining.size) failed = new Error(`timed out; unread: ${[...remaining].join(", ")}`);

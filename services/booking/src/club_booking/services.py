@@ -16,7 +16,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
-from club_contracts import BookingCancelled, BookingCreated, BookingNoShow, BookingRescheduled
+from club_contracts import (
+    BookingCancelled,
+    BookingCancelledV2,
+    BookingCreated,
+    BookingNoShow,
+    BookingRescheduled,
+)
 from club_platform.auth import Principal
 from club_platform.consumer import Unprocessable
 from club_platform.db import idempotency_keys
@@ -735,10 +741,11 @@ async def _cancel(session: AsyncSession, row: Mapping, *, reason: CancelReason, 
         sa.update(bookings).where(bookings.c.id == row["id"])
         .values(status=Status.CANCELLED.value, cancelled_at=at, cancelled_by=by,
                 cancel_reason=reason.value, cancelled_late=late, updated_at=at))
-    await publish(session, BookingCancelled(
-        booking_id=row["id"], customer_id=row["customer_id"], reason=reason.value, late=late,
-        cancelled_by=by, cancelled_at=at,
-    ), occurred_at=at)
+    fields = dict(booking_id=row["id"], customer_id=row["customer_id"], reason=reason.value,
+                  late=late, cancelled_by=by, cancelled_at=at)
+    # v1 and v2 side by side until v1's deprecation window ends (docs/events.md).
+    await publish(session, BookingCancelled(**fields), occurred_at=at)
+    await publish(session, BookingCancelledV2(**fields), occurred_at=at)
 
 
 async def mark_no_show(runtime: ServiceRuntime, principal: Principal, booking_id: UUID) -> dict:

@@ -1,6 +1,8 @@
 """Catalogue v1 (BLUEPRINT §3): one model per topic, with exactly the contract's fields.
 
-No personal data travels on the bus (R1 §4.4, §6): customers appear only as `customer_id`.
+No customer's personal data travels on the bus (R1 §4.4, §6): customers appear only as
+`customer_id`. Staff appear by display name in `staff.hired`. Free text moved to codes in
+catalogue v2 (`catalogue_v2.py`).
 Nullable fields default to None so that a producer may leave them out.
 """
 
