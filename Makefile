@@ -4,7 +4,7 @@ UV_VERSION := 0.13.8
 PYTHON ?= python3
 RUN := set -a && . ./.env.local && set +a &&
 
-.PHONY: help install infra up demo down stop wipe test bench lint status docs tools deploy-check
+.PHONY: help install infra up demo down stop wipe test bench lint status docs tools deploy-check outside-subscriber
 
 help:
 	@echo "make up      install, start Kafka + PostgreSQL + the four services, run the demo day (README command 1)"
@@ -53,8 +53,14 @@ tools:
 deploy-check: install tools
 	@uv run --frozen pytest tests/deploy $(PYTEST_ARGS)
 
+# The Node.js subscriber of tests/e2e/test_outside_subscriber_node.py: Node from Debian when
+# missing, its packages exactly as tests/outside_subscriber/package-lock.json pins them.
+outside-subscriber:
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	@cd tests/outside_subscriber && npm ci --no-audit --no-fund --loglevel=error
+
 # A failed tool install does not stop the other tests: tests/deploy fails and says why.
-test: infra
+test: infra outside-subscriber
 	@bash deploy/tools/install.sh || echo "[deploy-tools] not installed: tests/deploy will fail and say why"
 	@$(RUN) uv run --frozen pytest $(PYTEST_ARGS)
 

@@ -648,6 +648,9 @@ class ClubDay:
                 "location_id": visit.location_id, "host_staff_id": str(visit.host.id)})
         visit.visit_id = made["visit_id"]
         self.report.expect("visit.checked_in", visit.visit_id)
+        if visit.booking_id:
+            # Booking learns of the check-in and publishes the booking fulfilled.
+            self.report.expect("booking.fulfilled", visit.booking_id)
 
     async def _expected(self, booking_id: str) -> bool:
         found = await self.api["reception"].get(f"/arrivals/{booking_id}", self.head,

@@ -132,7 +132,7 @@ async def test_an_outside_subscriber_decodes_every_event_of_the_demo_day(
         "booking.rescheduled", "booking.no_show", "visit.checked_in", "visit.service_recorded",
         "visit.completed", "complaint.opened", "complaint.escalated", "complaint.resolved",
         "survey.submitted", "followup.completed", "incident.reported", "attendance.clocked",
-        "assessment.published", "discipline.recorded"}
+        "assessment.published", "discipline.recorded", "booking.fulfilled"}
 
 
 def test_the_validator_refuses_what_the_schemas_forbid():

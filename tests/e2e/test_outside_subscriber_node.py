@@ -173,13 +173,26 @@ async def test_a_nodejs_system_reads_the_demo_day_with_its_own_read_only_princip
         with pytest.raises((TopicAuthorizationFailedError, KafkaError, TimeoutError)):
             await read_one(outsider, "hr.dlq")
         assert await read_one(outsider, "visit.completed")  # what it was granted, it reads
+        # A connection open (and authenticated) when the grant is revoked...
+        reading = AIOKafkaConsumer(**outsider.client_args(), group_id=None,
+                                   enable_auto_commit=False, request_timeout_ms=5000)
+        await reading.start()
+        await asyncio.sleep(0)
+        partition = TopicPartition("visit.completed", 0)
+        assert await reading.beginning_offsets([partition])
     finally:
         revoked = club("kafka-outside", "revoke", name)
+    try:
+        # ...is refused its next request: the broker authorises every one.
+        with pytest.raises((TopicAuthorizationFailedError, KafkaError, TimeoutError)):
+            await asyncio.wait_for(reading.end_offsets([partition]), 15)
+    finally:
+        await reading.stop()
     assert revoked["revoked"]["groups"] == [f"outside.{name}"]
     assert sorted(revoked["revoked"]["topics"]) == sorted(catalogue)
-    # Revoked: the same program can no longer read.
+    # Revoked: the program can no longer log in.
     code, seen = await run_subscriber(grant, ["visit.completed"], {})
-    assert code != 0 and "error" in seen and not seen["events"], seen
+    assert code != 0 and "authentication failed" in seen["error"] and not seen["events"], seen
 
 
 async def test_a_grant_is_limited_to_the_topics_named(kafka_connection):

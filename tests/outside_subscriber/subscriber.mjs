@@ -76,14 +76,25 @@ function handle(topic, partition, message) {
   (report.keys[topic] ||= []).push(key);
 }
 
-const admin = kafka.admin();
-await admin.connect();
+// The end of each topic now: what the program reads up to. Any refusal (credentials,
+// ACLs) ends the run with the broker's answer in the report.
 const end = {}; // topic → partition → the offset to read up to
-for (const topic of topics) {
-  end[topic] = {};
-  for (const p of await admin.fetchTopicOffsets(topic)) end[topic][p.partition] = Number(p.high);
+try {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const topic of topics) {
+      end[topic] = {};
+      for (const p of await admin.fetchTopicOffsets(topic)) end[topic][p.partition] = Number(p.high);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+} catch (e) {
+  report.error = `${e.type || e.name}: ${e.message}`;
+  process.stdout.write(JSON.stringify(report) + "\n");
+  process.exit(1);
 }
-await admin.disconnect();
 
 const remaining = new Set();
 for (const topic of topics)

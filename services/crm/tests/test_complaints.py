@@ -11,6 +11,7 @@ from club_contracts import (
     ComplaintOpened,
     ComplaintResolved,
     ComplaintResolvedV2,
+    FollowupCancelled,
     StaffHired,
 )
 from club_contracts.catalogue_v2 import RESOLUTION_WORDING
@@ -225,7 +226,11 @@ async def test_the_whole_life_of_a_complaint(crm, sql, kafka_tap, clock):
     assert _at(calls[0]["due_at"]) == clock.now() + timedelta(hours=24)
 
     assert (await _post(crm, f"{path}/close", **me)).json()["state"] == "closed"
-    reopened = await _post(crm, f"{path}/reopen", **me)
+    async with kafka_tap("followup.cancelled") as tap:
+        reopened = await _post(crm, f"{path}/reopen", **me)
+        [called_off] = await tap.events(FollowupCancelled, key=calls[0]["followup_id"])
+    assert (called_off.event.cancel_reason, str(called_off.event.complaint_id),
+            called_off.event.reason) == ("complaint_reopened", complaint_id, "post_complaint")
     assert reopened.json()["state"] == "in_progress"
     assert reopened.json()["reopened_count"] == 1
     async with crm.as_(Role.HEAD) as http:

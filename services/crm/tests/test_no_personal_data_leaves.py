@@ -13,6 +13,7 @@ from club_contracts import (
     ComplaintResolved,
     CustomerErased,
     CustomerRegistered,
+    FollowupCancelled,
     FollowupCompleted,
     SurveySubmitted,
     event_types,
@@ -41,8 +42,8 @@ def _leaks(text: str) -> list[str]:
 async def test_no_message_or_log_line_carries_a_customers_identity(
         crm, sql, kafka_tap, runtime, crm_url, clock, caplog):
     assert CRM_TOPICS == ["complaint.escalated", "complaint.opened", "complaint.resolved",
-                          "customer.erased", "customer.registered", "followup.completed",
-                          "survey.submitted"]
+                          "customer.erased", "customer.registered", "followup.cancelled",
+                          "followup.completed", "survey.submitted"]
     caplog.set_level(logging.DEBUG)
     async with kafka_tap(*CRM_TOPICS) as tap:
         customer_id = await crm.register(full_name=NAME, phone=PHONE, email=EMAIL,
@@ -87,7 +88,8 @@ async def test_no_message_or_log_line_carries_a_customers_identity(
                                 (ComplaintEscalated, complaint_id),
                                 (ComplaintResolved, complaint_id),
                                 (FollowupCompleted, followup["followup_id"]),
-                                (SurveySubmitted, None), (CustomerErased, customer_id)):
+                                (SurveySubmitted, None), (CustomerErased, customer_id),
+                                (FollowupCancelled, None)):
             await tap.events(event_type, key=key)
         seen = await tap.settle(1.0)
 

@@ -29,6 +29,8 @@ CATALOGUE = {
     "booking.cancelled": ("booking_id", "booking_id customer_id reason late cancelled_by "
                           "cancelled_at"),
     "booking.no_show": ("booking_id", "booking_id customer_id resource_id starts_at marked_at"),
+    "booking.fulfilled": ("booking_id", "booking_id customer_id resource_id visit_id starts_at "
+                          "checked_in_at after_no_show"),
     "visit.checked_in": ("visit_id", "visit_id booking_id customer_id location_id host_staff_id "
                          "walk_in checked_in_at"),
     "visit.service_recorded": ("visit_id", "visit_id record_id service_code staff_id started_at "
@@ -47,6 +49,8 @@ CATALOGUE = {
                            "upheld resolution compensation opened_at resolved_at within_sla"),
     "followup.completed": ("followup_id", "followup_id customer_id reason visit_id complaint_id "
                            "staff_id due_at completed_at outcome"),
+    "followup.cancelled": ("followup_id", "followup_id customer_id reason visit_id complaint_id "
+                           "staff_id due_at cancelled_at cancel_reason"),
     "survey.submitted": ("response_id", "response_id customer_id visit_id staff_ids csat nps "
                          "submitted_at"),
     "staff.hired": ("staff_id", "staff_id display_name role department hired_at"),
@@ -56,6 +60,10 @@ CATALOGUE = {
                              "period_end kpis total_score rating published_at"),
     "discipline.recorded": ("case_id", "case_id staff_id rule_ref violation action fine "
                             "suspension_days decided_by decided_at source_event_id"),
+    "discipline.dismissed": ("case_id", "case_id staff_id rule_ref violation dismissed_by "
+                             "dismissed_at source_event_id"),
+    "discipline.appeal_decided": ("case_id", "case_id staff_id outcome action_appealed action "
+                                  "decided_by decided_at"),
     "reward.granted": ("reward_id", "reward_id staff_id kind reason rule_ref granted_at"),
     "policy.revised": ("policy_id", "policy_id version title effective_at requires_training"),
     "attendance.clocked": ("staff_id", "staff_id direction at device_id"),

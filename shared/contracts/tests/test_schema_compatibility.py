@@ -110,6 +110,8 @@ NOT_FREE_TEXT = {
     ("club.assessment.published.v1", "kpis[].code"): "a KPI code from HR's templates",
     ("club.discipline.recorded.v1", "rule_ref"): "a clause reference, e.g. R1 §7.2",
     ("club.discipline.recorded.v1", "violation"): "a code of HR's discipline ladder",
+    ("club.discipline.dismissed.v1", "rule_ref"): "a clause reference",
+    ("club.discipline.dismissed.v1", "violation"): "a code of HR's discipline ladder",
     ("club.reward.granted.v1", "rule_ref"): "a clause reference",
     ("club.reward.granted.v2", "rule_ref"): "a clause reference",
     ("club.policy.revised.v1", "title"): "a policy's title, about no person",

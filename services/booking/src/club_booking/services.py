@@ -20,6 +20,7 @@ from club_contracts import (
     BookingCancelled,
     BookingCancelledV2,
     BookingCreated,
+    BookingFulfilled,
     BookingNoShow,
     BookingRescheduled,
 )
@@ -848,6 +849,14 @@ async def fulfil_booking(session: AsyncSession, *, booking_id: UUID, visit_id: U
     if values:
         await session.execute(sa.update(bookings).where(bookings.c.id == booking_id)
                               .values(**values, updated_at=sa.func.now()))
+    if new_status is Status.FULFILLED and status is not Status.FULFILLED:
+        # Once, when it becomes fulfilled: a later, earlier-timed check-in of the same
+        # booking moves checked_in_at here but is not news to anyone else.
+        await publish(session, BookingFulfilled(
+            booking_id=booking_id, customer_id=row["customer_id"],
+            resource_id=row["resource_id"], visit_id=visit_id, starts_at=row["starts_at"],
+            checked_in_at=checked_in_at, after_no_show=status is Status.NO_SHOW,
+        ), occurred_at=checked_in_at)
 
 
 async def erase_customer(session: AsyncSession, *, customer_id: UUID,
