@@ -207,11 +207,13 @@ async def test_a_grant_is_limited_to_the_topics_named(kafka_connection):
         club("kafka-outside", "revoke", name)
 
 
-def test_the_operator_cannot_grant_a_dead_letter_topic_or_a_services_name():
+def test_the_operator_cannot_grant_a_dead_letter_topic_a_services_name_or_group():
     env = _settings()
     for args, refusal in ((["partner-x", "--topics", "hr.dlq"], "not topics of the event"),
                           (["crm", "--topics", "visit.completed"], "the club's own principals"),
-                          (["Partner X", "--topics", "visit.completed"], "a name is")):
+                          (["Partner X", "--topics", "visit.completed"], "a name is"),
+                          (["partner-x", "--topics", "visit.completed", "--group", "hr"],
+                           "group starts with")):
         done = subprocess.run(
             [sys.executable, "-m", "club_platform.cli", "kafka-outside", "grant", *args],
             env=env, capture_output=True, text=True, timeout=60)

@@ -329,8 +329,11 @@ def cmd_kafka_grant(args: argparse.Namespace) -> int:
 
     topic_names = [t.strip() for t in (args.topics or "").split(",") if t.strip()]
     check_outside_grant(args.name, topic_names, access_rules(args.file))
-    bootstrap, libs = _admin_target(args)
     group = args.group or f"{OUTSIDE_GROUP_PREFIX}{args.name}"
+    if not group.startswith(OUTSIDE_GROUP_PREFIX):
+        # A service's group would let it commit offsets for that service (skipping its events).
+        raise SystemExit(f"an outside system's group starts with {OUTSIDE_GROUP_PREFIX!r}")
+    bootstrap, libs = _admin_target(args)
     password = os.environ.get(args.password_env) if args.password_env else None
     password = password or secrets.token_urlsafe(24)
     # ConfigCommand takes SCRAM credentials on its command line only (its config file form
