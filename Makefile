@@ -15,7 +15,7 @@ RUN_TESTS := set -a && . ./.env.test && set +a &&
 RUN_CLUSTER := set -a && . ./.env.cluster && set +a &&
 
 .PHONY: help install infra test-infra cluster-infra up demo down stop wipe test test-cluster \
-	bench lint status docs tools deploy-check
+	bench lint status docs tools deploy-check outside-subscriber
 
 help:
 	@echo "make up      install, start Kafka + PostgreSQL + the four services, run the demo day (README command 1)"
@@ -81,9 +81,15 @@ tools:
 deploy-check: install tools
 	@uv run --frozen pytest tests/deploy $(PYTEST_ARGS)
 
+# The Node.js subscriber of tests/e2e/test_outside_subscriber_node.py: Node from Debian when
+# missing, its packages exactly as tests/outside_subscriber/package-lock.json pins them.
+outside-subscriber:
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	@cd tests/outside_subscriber && npm ci --no-audit --no-fund --loglevel=error
+
 # On the tests' own infrastructure, never the platform's. A failed tool install does not
 # stop the other tests: tests/deploy fails and says why.
-test: test-infra
+test: test-infra outside-subscriber
 	@bash deploy/tools/install.sh || echo "[deploy-tools] not installed: tests/deploy will fail and say why"
 	@$(RUN_TESTS) uv run --frozen pytest $(PYTEST_ARGS)
 

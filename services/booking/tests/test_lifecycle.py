@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import uuid4
 
-from club_contracts import BookingCancelled, BookingNoShow, VisitCheckedIn
+from club_contracts import BookingCancelled, BookingFulfilled, BookingNoShow, VisitCheckedIn
 from club_platform.testing import wait_for
 
 from club_booking.jobs import NO_SHOW_SWEEP
@@ -152,7 +152,7 @@ async def test_the_sweep_marks_a_no_show_once_the_grace_period_passes(club, kafk
 
 
 async def test_a_check_in_fulfils_the_booking_and_the_sweep_leaves_it_alone(
-        club, event_publisher):
+        club, event_publisher, kafka_tap):
     court = await club.resource(hours=("00:00", "24:00"))
     tennis = await club.service()
     member = uuid4()
@@ -163,17 +163,25 @@ async def test_a_check_in_fulfils_the_booking_and_the_sweep_leaves_it_alone(
     check_in = VisitCheckedIn(visit_id=visit_id, booking_id=booking["id"], customer_id=member,
                               location_id=uuid4(), host_staff_id=uuid4(), walk_in=False,
                               checked_in_at=checked_in_at)
-    envelope = await event_publisher.publish(check_in)
-    # Delivered twice (the same event again), and a second visit later on for the same booking.
-    await event_publisher.publish(check_in, envelope=envelope)
-    await event_publisher.publish(check_in.model_copy(update={
-        "visit_id": uuid4(), "checked_in_at": checked_in_at + timedelta(minutes=30)}))
+    async with kafka_tap("booking.fulfilled") as tap:
+        envelope = await event_publisher.publish(check_in)
+        # Delivered twice (the same event again), and a second visit later on for the same
+        # booking.
+        await event_publisher.publish(check_in, envelope=envelope)
+        await event_publisher.publish(check_in.model_copy(update={
+            "visit_id": uuid4(), "checked_in_at": checked_in_at + timedelta(minutes=30)}))
 
-    async def fulfilled():
-        found = await club.booking(booking["id"])
-        return found if found["status"] == "fulfilled" else None
+        async def fulfilled():
+            found = await club.booking(booking["id"])
+            return found if found["status"] == "fulfilled" else None
 
-    found = await wait_for(fulfilled, timeout=20, what="the booking fulfilled")
+        found = await wait_for(fulfilled, timeout=20, what="the booking fulfilled")
+        [seen] = await tap.events(BookingFulfilled, key=booking["id"])
+        await tap.settle(1.0)
+    # booking.fulfilled once, for all three deliveries.
+    assert [s.key for s in tap.seen if s.key == booking["id"]] == [booking["id"]]
+    assert (seen.event.visit_id, seen.event.customer_id, seen.event.checked_in_at,
+            seen.event.after_no_show) == (visit_id, member, checked_in_at, False)
     club.clock.set(starts + timedelta(hours=1))
     await club.runtime.run_job(NO_SHOW_SWEEP)
     after = await club.booking(booking["id"])
@@ -184,7 +192,7 @@ async def test_a_check_in_fulfils_the_booking_and_the_sweep_leaves_it_alone(
 
 
 async def test_a_late_check_in_overrules_a_no_show_but_not_a_cancellation(
-        club, event_publisher):
+        club, event_publisher, kafka_tap):
     court = await club.resource(hours=("00:00", "24:00"))
     tennis = await club.service()
     member = uuid4()
@@ -199,17 +207,23 @@ async def test_a_late_check_in_overrules_a_no_show_but_not_a_cancellation(
     await club.runtime.run_job(NO_SHOW_SWEEP)
     assert (await club.booking(came_late["id"]))["status"] == "no_show"
 
-    for booking_id, at in ((came_late["id"], starts + timedelta(minutes=25)),
-                           (cancelled["id"], starts + timedelta(hours=3))):
-        await event_publisher.publish(VisitCheckedIn(
-            visit_id=uuid4(), booking_id=booking_id, customer_id=member, location_id=uuid4(),
-            host_staff_id=uuid4(), walk_in=False, checked_in_at=at))
+    async with kafka_tap("booking.fulfilled") as tap:
+        for booking_id, at in ((came_late["id"], starts + timedelta(minutes=25)),
+                               (cancelled["id"], starts + timedelta(hours=3))):
+            await event_publisher.publish(VisitCheckedIn(
+                visit_id=uuid4(), booking_id=booking_id, customer_id=member,
+                location_id=uuid4(), host_staff_id=uuid4(), walk_in=False, checked_in_at=at))
 
-    async def both_seen():
-        late, gone = await club.booking(came_late["id"]), await club.booking(cancelled["id"])
-        return (late, gone) if late["visit_id"] and gone["visit_id"] else None
+        async def both_seen():
+            late, gone = (await club.booking(came_late["id"]),
+                          await club.booking(cancelled["id"]))
+            return (late, gone) if late["visit_id"] and gone["visit_id"] else None
 
-    late, gone = await wait_for(both_seen, timeout=20, what="both check-ins handled")
+        late, gone = await wait_for(both_seen, timeout=20, what="both check-ins handled")
+        [seen] = await tap.events(BookingFulfilled, key=came_late["id"])
+        await tap.settle(1.0)
+    assert seen.event.after_no_show is True
+    assert not [s for s in tap.seen if s.key == cancelled["id"]]  # a cancellation stands
     assert late["status"] == "fulfilled"
     assert gone["status"] == "cancelled"
 

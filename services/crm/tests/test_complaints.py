@@ -10,8 +10,11 @@ from club_contracts import (
     ComplaintEscalated,
     ComplaintOpened,
     ComplaintResolved,
+    ComplaintResolvedV2,
+    FollowupCancelled,
     StaffHired,
 )
+from club_contracts.catalogue_v2 import RESOLUTION_WORDING
 from club_platform.auth import Role
 from club_platform.testing import wait_for
 
@@ -197,13 +200,23 @@ async def test_the_whole_life_of_a_complaint(crm, sql, kafka_tap, clock):
             "compensation": {"kind": "voucher", "amount": "50.00"}, "upheld": True}, **me)
         assert resolved.status_code == 200, resolved.text
         [seen] = await tap.events(ComplaintResolved, key=complaint_id)
+        [coded] = await tap.events(ComplaintResolvedV2, key=complaint_id)
     event = seen.event
     assert event.within_sla is True and event.upheld is True
     assert event.handled_by == specialist
     assert event.subject_staff_ids == [attendant]
     assert event.compensation.kind == "voucher" and str(event.compensation.value.amount) == "50.00"
-    assert "Bai Xue" not in event.resolution and "6666" not in event.resolution
-    assert event.resolution.startswith("We apologise, [customer]")
+    # No typed text on the bus: v2 carries the code (compensated, as there is a voucher), v1
+    # the code's standard wording; the explanation is CRM's, redacted, over its API.
+    assert coded.event.resolution_code == "compensated"
+    assert coded.event.model_dump(exclude={"resolution_code"}) == event.model_dump(
+        exclude={"resolution"})
+    assert event.resolution == RESOLUTION_WORDING["compensated"]
+    async with crm.as_(Role.HEAD) as http:
+        kept = (await http.get(path, params={"purpose": "complaint_handling"})).json()
+    assert kept["resolution_code"] == "compensated"
+    assert kept["resolution"].startswith("We apologise, [customer]")
+    assert "Bai Xue" not in kept["resolution"] and "6666" not in kept["resolution"]
     assert event.resolved_at == clock.now()
     # R1 §5.4: the specialist who resolved it calls the customer back the next day.
     async with crm.as_(Role.HEAD) as http:
@@ -213,7 +226,11 @@ async def test_the_whole_life_of_a_complaint(crm, sql, kafka_tap, clock):
     assert _at(calls[0]["due_at"]) == clock.now() + timedelta(hours=24)
 
     assert (await _post(crm, f"{path}/close", **me)).json()["state"] == "closed"
-    reopened = await _post(crm, f"{path}/reopen", **me)
+    async with kafka_tap("followup.cancelled") as tap:
+        reopened = await _post(crm, f"{path}/reopen", **me)
+        [called_off] = await tap.events(FollowupCancelled, key=calls[0]["followup_id"])
+    assert (called_off.event.cancel_reason, str(called_off.event.complaint_id),
+            called_off.event.reason) == ("complaint_reopened", complaint_id, "post_complaint")
     assert reopened.json()["state"] == "in_progress"
     assert reopened.json()["reopened_count"] == 1
     async with crm.as_(Role.HEAD) as http:

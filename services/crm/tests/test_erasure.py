@@ -7,7 +7,7 @@ from __future__ import annotations
 from uuid import UUID, uuid4
 
 import asyncpg
-from club_contracts import CustomerErased
+from club_contracts import CustomerErased, FollowupCancelled
 from club_platform.auth import Role
 from club_platform.testing import client, wait_for
 
@@ -82,9 +82,12 @@ async def test_erasure_leaves_nothing_personal_and_tells_the_others(crm, sql, ka
 
     async with crm.as_(Role.ATTENDANT) as http:
         assert (await http.post(f"/customers/{customer_id}/erase")).status_code == 403
-    async with kafka_tap("customer.erased") as tap, crm.as_(Role.CRM_SPECIALIST) as http:
+    async with kafka_tap("customer.erased", "followup.cancelled") as tap, crm.as_(
+            Role.CRM_SPECIALIST) as http:
         erased = await http.post(f"/customers/{customer_id}/erase")
         [seen] = await tap.events(CustomerErased, key=customer_id)
+        called_off = [s.event for s in await tap.events(FollowupCancelled, count=2)
+                      if s.event.customer_id == customer_id]
         again = await http.post(f"/customers/{customer_id}/erase")
         read = await http.get(f"/customers/{customer_id}", params={"purpose": "customer_request"})
         notes = await http.get(f"/customers/{customer_id}/notes",
@@ -114,6 +117,10 @@ async def test_erasure_leaves_nothing_personal_and_tells_the_others(crm, sql, ka
     assert dead_link.status_code == 404
     calls = await crm.followups_of_visit(second.visit_id)
     assert [(c["state"], c["cancel_reason"]) for c in calls] == [("cancelled", "customer_erased")]
+    # ...and the others are told, with the code why: the calls after both visits.
+    assert sorted((str(e.visit_id), e.cancel_reason) for e in called_off) == sorted(
+        (str(v.visit_id), "customer_erased") for v in (visit, second))
+    assert calls[0]["followup_id"] in {str(e.followup_id) for e in called_off}
 
 
 async def test_a_late_visit_of_an_erased_customer_schedules_nothing(crm, sql):

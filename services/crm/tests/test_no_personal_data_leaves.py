@@ -13,10 +13,12 @@ from club_contracts import (
     ComplaintResolved,
     CustomerErased,
     CustomerRegistered,
+    FollowupCancelled,
     FollowupCompleted,
     SurveySubmitted,
     event_types,
 )
+from club_contracts.catalogue_v2 import RESOLUTION_WORDING
 from club_platform.auth import Role
 from club_platform.testing import client
 
@@ -40,8 +42,8 @@ def _leaks(text: str) -> list[str]:
 async def test_no_message_or_log_line_carries_a_customers_identity(
         crm, sql, kafka_tap, runtime, crm_url, clock, caplog):
     assert CRM_TOPICS == ["complaint.escalated", "complaint.opened", "complaint.resolved",
-                          "customer.erased", "customer.registered", "followup.completed",
-                          "survey.submitted"]
+                          "customer.erased", "customer.registered", "followup.cancelled",
+                          "followup.completed", "survey.submitted"]
     caplog.set_level(logging.DEBUG)
     async with kafka_tap(*CRM_TOPICS) as tap:
         customer_id = await crm.register(full_name=NAME, phone=PHONE, email=EMAIL,
@@ -86,7 +88,8 @@ async def test_no_message_or_log_line_carries_a_customers_identity(
                                 (ComplaintEscalated, complaint_id),
                                 (ComplaintResolved, complaint_id),
                                 (FollowupCompleted, followup["followup_id"]),
-                                (SurveySubmitted, None), (CustomerErased, customer_id)):
+                                (SurveySubmitted, None), (CustomerErased, customer_id),
+                                (FollowupCancelled, None)):
             await tap.events(event_type, key=key)
         seen = await tap.settle(1.0)
 
@@ -96,8 +99,9 @@ async def test_no_message_or_log_line_carries_a_customers_identity(
                          (record.value or b"").decode(errors="replace"),
                          *(f"{k}={v.decode(errors='replace')}" for k, v in record.headers)])
         assert _leaks(text) == [], (record.topic, text)
+        # Nor what the specialist typed: v1 carries the code's standard wording, v2 the code.
+        assert "we are sorry" not in text, (record.topic, text)
     resolution = next(s.event.resolution for s in seen if isinstance(s.event, ComplaintResolved))
-    assert resolution == ("Dear [customer], we are sorry. We wrote to [customer] and will ring "
-                          "[customer].")
+    assert resolution == RESOLUTION_WORDING["compensated"]
     logged = caplog.text + "\n".join(str(r.args) for r in caplog.records)
     assert _leaks(logged) == [], "personal data in the logs"

@@ -4,7 +4,12 @@ and by hand, the ladder climbing, who may decide, suspensions and appeals."""
 from datetime import timedelta
 from uuid import UUID, uuid4
 
-from club_contracts import DisciplineRecorded, StaffChanged
+from club_contracts import (
+    DisciplineAppealDecided,
+    DisciplineDismissed,
+    DisciplineRecorded,
+    StaffChanged,
+)
 from club_platform.envelope import envelope_for
 
 
@@ -136,18 +141,39 @@ async def test_a_suspension_sets_the_staff_status_and_an_overturned_appeal_lifts
     assert appealed.json()["status"] == "appealed"
     await hr.call("deputy", "POST", f"/discipline/cases/{case['case_id']}/appeal/decision",
                   json={"outcome": "overturned", "reason": "x"}, expect=403)
-    async with kafka_tap("staff.changed") as tap:
+    async with kafka_tap("staff.changed", "discipline.appeal_decided") as tap:
         overturned = await hr.call(
             "head", "POST", f"/discipline/cases/{case['case_id']}/appeal/decision", expect=200,
             json={"outcome": "overturned", "reason": "the member's own account confirms it"})
         (changed,) = await tap.events(StaffChanged, key=ming)
+        (outcome,) = await tap.events(DisciplineAppealDecided, key=case["case_id"])
     assert overturned.json()["status"] == "overturned"
     assert changed.event.status == "active"
+    # Other systems learn that nothing stands (the reason stays in HR).
+    assert (outcome.event.outcome, outcome.event.action_appealed, outcome.event.action,
+            outcome.event.staff_id) == ("overturned", "suspension", None, ming)
+    assert b"account confirms" not in outcome.record.value
     # an overturned case does not count for the ladder
     later = (await hr.call("head", "POST", "/discipline/cases", expect=201, json={
         "staff_id": str(ming), "violation": "private_dealings",
         "occurred_at": hr.clock.now().isoformat(), "description": "again"})).json()
     assert later["proposed_action"] == "written_warning"
+
+
+async def test_a_dismissed_case_is_published_without_its_reason(hr, kafka_tap):
+    hua = UUID((await hr.hire("attendant"))["staff_id"])
+    case = (await hr.call("head", "POST", "/discipline/cases", expect=201, json={
+        "staff_id": str(hua), "violation": "dress_code",
+        "occurred_at": hr.clock.now().isoformat(), "description": "no name badge"})).json()
+    async with kafka_tap("discipline.dismissed") as tap:
+        await hr.call("deputy", "POST", f"/discipline/cases/{case['case_id']}/dismissal",
+                      expect=200, json={"reason": "Hua's badge was at the engraver's"})
+        (seen,) = await tap.events(DisciplineDismissed, key=case["case_id"])
+    assert (seen.event.staff_id, seen.event.violation, seen.event.dismissed_at) == (
+        hua, "dress_code", hr.clock.now())
+    assert b"engraver" not in seen.record.value
+    kept = await hr.call("head", "GET", f"/discipline/cases/{case['case_id']}", expect=200)
+    assert kept.json()["status"] == "dismissed"
 
 
 async def test_a_reduced_appeal_records_the_new_action_and_the_window_closes(hr, kafka_tap):
@@ -160,12 +186,15 @@ async def test_a_reduced_appeal_records_the_new_action_and_the_window_closes(hr,
                  reason="the sauna was left running all night")
     await hr.call("attendant", "POST", f"/discipline/cases/{case['case_id']}/appeal",
                   subject=lan, json={"grounds": "it was switched off"}, expect=200)
-    async with kafka_tap("discipline.recorded") as tap:
+    async with kafka_tap("discipline.recorded", "discipline.appeal_decided") as tap:
         reduced = await hr.call(
             "head", "POST", f"/discipline/cases/{case['case_id']}/appeal/decision", expect=200,
             json={"outcome": "reduced", "action": "written_warning",
                   "reason": "the timer log shows it was off"})
         (seen,) = await tap.events(DisciplineRecorded, key=case["case_id"])
+        (outcome,) = await tap.events(DisciplineAppealDecided, key=case["case_id"])
+    assert (outcome.event.outcome, outcome.event.action_appealed, outcome.event.action) == (
+        "reduced", "fine", "written_warning")
     assert (seen.event.action, seen.event.rule_ref) == ("written_warning", "R2 §6.4")
     body = reduced.json()
     assert (body["action"], body["appeal"]["action_before"], body["appeal"]["outcome"]) == (

@@ -4,7 +4,8 @@ commendations, bonuses and promotions, published with their clause."""
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
-from club_contracts import RewardGranted, StaffChanged
+from club_contracts import RewardGranted, RewardGrantedV2, StaffChanged
+from club_contracts.catalogue_v2 import REWARD_REASON_WORDING
 
 
 async def outstanding_crm_specialist(hr, events, event_publisher, hr_caught_up) -> tuple:
@@ -41,8 +42,15 @@ async def test_an_outstanding_assessment_proposes_a_reward_the_head_grants(
     async with kafka_tap("reward.granted") as tap:
         granted = await hr.call("head", "POST", "/rewards", json=grant, expect=201)
         (seen,) = await tap.events(RewardGranted, key=granted.json()["reward_id"])
+        (coded,) = await tap.events(RewardGrantedV2, key=granted.json()["reward_id"])
     assert (seen.event.staff_id, seen.event.kind, seen.event.rule_ref) == (
         li, "commendation", "R1 §7.1")
+    # What the head typed stays in HR: v2 carries a code, v1 the code's standard wording.
+    assert coded.event.reason_code == "outstanding_assessment" == granted.json()["reason_code"]
+    assert seen.event.reason == REWARD_REASON_WORDING["outstanding_assessment"]
+    for record in (seen.record, coded.record):
+        assert b"within the SLA" not in record.value
+    assert granted.json()["reason"] == grant["reason"]
     after = (await hr.call("head", "GET", "/reward-proposals", expect=200,
                            params={"staff_id": str(li)})).json()
     assert after[0]["status"] == "granted"

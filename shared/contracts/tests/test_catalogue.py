@@ -17,6 +17,7 @@ from club_contracts import (
     event_types,
     topics,
 )
+from club_contracts.catalogue_v2 import DEPRECATED
 from pydantic import ValidationError
 
 # Copied by hand from the BLUEPRINT's catalogue table: a change here is a contract change.
@@ -28,6 +29,8 @@ CATALOGUE = {
     "booking.cancelled": ("booking_id", "booking_id customer_id reason late cancelled_by "
                           "cancelled_at"),
     "booking.no_show": ("booking_id", "booking_id customer_id resource_id starts_at marked_at"),
+    "booking.fulfilled": ("booking_id", "booking_id customer_id resource_id visit_id starts_at "
+                          "checked_in_at after_no_show"),
     "visit.checked_in": ("visit_id", "visit_id booking_id customer_id location_id host_staff_id "
                          "walk_in checked_in_at"),
     "visit.service_recorded": ("visit_id", "visit_id record_id service_code staff_id started_at "
@@ -47,6 +50,8 @@ CATALOGUE = {
                            "first_response_due_at first_responded_at first_response_by"),
     "followup.completed": ("followup_id", "followup_id customer_id reason visit_id complaint_id "
                            "staff_id due_at completed_at outcome"),
+    "followup.cancelled": ("followup_id", "followup_id customer_id reason visit_id complaint_id "
+                           "staff_id due_at cancelled_at cancel_reason"),
     "survey.submitted": ("response_id", "response_id customer_id visit_id staff_ids csat nps "
                          "submitted_at"),
     "staff.hired": ("staff_id", "staff_id display_name role department hired_at"),
@@ -57,24 +62,43 @@ CATALOGUE = {
                              "adjustments computed_total_score total_adjustment_reason"),
     "discipline.recorded": ("case_id", "case_id staff_id rule_ref violation action fine "
                             "suspension_days decided_by decided_at source_event_id"),
+    "discipline.dismissed": ("case_id", "case_id staff_id rule_ref violation dismissed_by "
+                             "dismissed_at source_event_id"),
+    "discipline.appeal_decided": ("case_id", "case_id staff_id outcome action_appealed action "
+                                  "decided_by decided_at"),
     "reward.granted": ("reward_id", "reward_id staff_id kind reason rule_ref granted_at"),
     "policy.revised": ("policy_id", "policy_id version title effective_at requires_training"),
     "attendance.clocked": ("staff_id", "staff_id direction at device_id"),
 }
 
 
-def test_every_catalogue_topic_has_exactly_one_model():
+# The second majors: free text replaced by codes (docs/events.md, "Versions").
+CATALOGUE_V2 = {
+    "booking.cancelled": ("booking_id", "booking_id customer_id reason late cancelled_by "
+                          "cancelled_at"),
+    "complaint.resolved": ("complaint_id", "complaint_id customer_id handled_by "
+                           "subject_staff_ids upheld resolution_code compensation opened_at "
+                           "resolved_at within_sla"),
+    "reward.granted": ("reward_id", "reward_id staff_id kind reason_code rule_ref granted_at"),
+}
+
+
+def test_every_catalogue_topic_has_exactly_one_model_per_major():
     assert sorted(topics()) == sorted(CATALOGUE)
-    assert len(event_types()) == len(CATALOGUE)
+    assert sorted((t.topic, t.major) for t in event_types()) == sorted(
+        [(topic, 1) for topic in CATALOGUE] + [(topic, 2) for topic in CATALOGUE_V2])
+    # Every second major replaces a first one, which stays published until its window ends.
+    assert sorted(DEPRECATED) == sorted(f"club.{topic}.v1" for topic in CATALOGUE_V2)
 
 
-@pytest.mark.parametrize("topic", sorted(CATALOGUE))
-def test_fields_key_and_type_match_the_blueprint(topic):
-    (model,) = [t for t in event_types() if t.topic == topic]
-    key, fields = CATALOGUE[topic]
+@pytest.mark.parametrize("major,topic", [(1, t) for t in sorted(CATALOGUE)]
+                         + [(2, t) for t in sorted(CATALOGUE_V2)])
+def test_fields_key_and_type_match_the_blueprint(major, topic):
+    (model,) = [t for t in event_types() if t.topic == topic and t.major == major]
+    key, fields = (CATALOGUE if major == 1 else CATALOGUE_V2)[topic]
     assert list(model.model_fields) == fields.split()
     assert model.key_field == key
-    assert model.ce_type() == f"club.{topic}.v1"
+    assert model.ce_type() == f"club.{topic}.v{major}"
     assert event_type_for(model.ce_type()) is model
 
 

@@ -4,7 +4,7 @@ would break a subscriber."""
 
 import copy
 
-from club_contracts import event_types
+from club_contracts import event_type_for, event_types
 from club_contracts.schemas import (
     breaking_against_snapshots,
     breaking_changes,
@@ -12,6 +12,7 @@ from club_contracts.schemas import (
     main,
     missing_snapshots,
     schema_for,
+    snapshot_path,
     stale_snapshots,
 )
 
@@ -101,3 +102,72 @@ def test_the_check_command_fails_on_a_breaking_snapshot(tmp_path, monkeypatch, c
     monkeypatch.setattr(schemas, "SNAPSHOT_DIR", tmp_path)
     assert main(["check"]) == 1
     assert "field `reason` was removed" in capsys.readouterr().out
+
+
+# String fields that are neither a code (enum), an id or time (format) nor a pattern, each
+# with why it may travel. Anything else is free text, which may not (docs/events.md).
+NOT_FREE_TEXT = {
+    ("club.assessment.published.v1", "kpis[].code"): "a KPI code from HR's templates",
+    ("club.discipline.recorded.v1", "rule_ref"): "a clause reference, e.g. R1 §7.2",
+    ("club.discipline.recorded.v1", "violation"): "a code of HR's discipline ladder",
+    ("club.discipline.dismissed.v1", "rule_ref"): "a clause reference",
+    ("club.discipline.dismissed.v1", "violation"): "a code of HR's discipline ladder",
+    ("club.reward.granted.v1", "rule_ref"): "a clause reference",
+    ("club.reward.granted.v2", "rule_ref"): "a clause reference",
+    ("club.policy.revised.v1", "title"): "a policy's title, about no person",
+    ("club.staff.hired.v1", "display_name"): "a staff member's name (staff data, documented)",
+    ("club.staff.hired.v1", "department"): "a department's name",
+    # Deprecated majors: from v2's release they carry the code itself or its standard wording.
+    ("club.booking.cancelled.v1", "reason"): "the v2 code, as a string",
+    ("club.complaint.resolved.v1", "resolution"): "the v2 code's standard wording",
+    ("club.reward.granted.v1", "reason"): "the v2 code's standard wording",
+}
+
+
+def _untyped_strings(schema: dict) -> list[str]:
+    found = []
+
+    def walk(node: dict, path: str) -> None:
+        while "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        for option in node.get("anyOf", []):
+            walk(option, path)
+        if node.get("type") == "string" and not {"enum", "const", "format", "pattern"} & set(
+                node):
+            found.append(path)
+        for name, child in node.get("properties", {}).items():
+            walk(child, f"{path}.{name}" if path else name)
+        if "items" in node:
+            walk(node["items"], f"{path}[]")
+
+    walk(schema, "")
+    return found
+
+
+def test_no_free_text_travels_on_the_bus():
+    """complaint.resolved v1's `resolution` and reward.granted v1's `reason` carried what a
+    person typed; every string on the bus now is a code, an id, a time or a listed name."""
+    found = {(t.ce_type(), path) for t in event_types()
+             for path in _untyped_strings(schema_for(t))}
+    assert found == set(NOT_FREE_TEXT)
+    # Reasons that are codes are declared as enums.
+    for ce_type, field in (("club.booking.cancelled.v2", "reason"),
+                           ("club.complaint.resolved.v2", "resolution_code"),
+                           ("club.reward.granted.v2", "reason_code")):
+        assert "enum" in schema_for(event_type_for(ce_type))["properties"][field], ce_type
+
+
+def test_every_schema_id_is_absolute_and_names_its_file():
+    for event_type in event_types():
+        schema = load_snapshot(event_type)
+        assert schema["$id"].startswith("https://"), schema["$id"]
+        assert schema["$id"].rsplit("/", 1)[-1] == snapshot_path(event_type).name
+
+
+def test_a_v2_is_a_break_the_check_would_refuse_within_v1():
+    """Why codes came as a new major: narrowing v1's `reason` to an enum breaks a subscriber."""
+    from club_contracts.catalogue_v2 import BookingCancelledV2
+
+    v1 = load_snapshot(event_type_for("club.booking.cancelled.v1"))
+    assert breaking_changes(v1, schema_for(BookingCancelledV2)) == [
+        "field `reason` changed type"]

@@ -16,7 +16,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
-from club_contracts import BookingCancelled, BookingCreated, BookingNoShow, BookingRescheduled
+from club_contracts import (
+    BookingCancelled,
+    BookingCancelledV2,
+    BookingCreated,
+    BookingFulfilled,
+    BookingNoShow,
+    BookingRescheduled,
+)
 from club_platform.auth import Principal
 from club_platform.consumer import Unprocessable
 from club_platform.db import idempotency_keys
@@ -735,10 +742,11 @@ async def _cancel(session: AsyncSession, row: Mapping, *, reason: CancelReason, 
         sa.update(bookings).where(bookings.c.id == row["id"])
         .values(status=Status.CANCELLED.value, cancelled_at=at, cancelled_by=by,
                 cancel_reason=reason.value, cancelled_late=late, updated_at=at))
-    await publish(session, BookingCancelled(
-        booking_id=row["id"], customer_id=row["customer_id"], reason=reason.value, late=late,
-        cancelled_by=by, cancelled_at=at,
-    ), occurred_at=at)
+    fields = dict(booking_id=row["id"], customer_id=row["customer_id"], reason=reason.value,
+                  late=late, cancelled_by=by, cancelled_at=at)
+    # v1 and v2 side by side until v1's deprecation window ends (docs/events.md).
+    await publish(session, BookingCancelled(**fields), occurred_at=at)
+    await publish(session, BookingCancelledV2(**fields), occurred_at=at)
 
 
 async def mark_no_show(runtime: ServiceRuntime, principal: Principal, booking_id: UUID) -> dict:
@@ -841,6 +849,14 @@ async def fulfil_booking(session: AsyncSession, *, booking_id: UUID, visit_id: U
     if values:
         await session.execute(sa.update(bookings).where(bookings.c.id == booking_id)
                               .values(**values, updated_at=sa.func.now()))
+    if new_status is Status.FULFILLED and status is not Status.FULFILLED:
+        # Once, when it becomes fulfilled: a later, earlier-timed check-in of the same
+        # booking moves checked_in_at here but is not news to anyone else.
+        await publish(session, BookingFulfilled(
+            booking_id=booking_id, customer_id=row["customer_id"],
+            resource_id=row["resource_id"], visit_id=visit_id, starts_at=row["starts_at"],
+            checked_in_at=checked_in_at, after_no_show=status is Status.NO_SHOW,
+        ), occurred_at=checked_in_at)
 
 
 async def erase_customer(session: AsyncSession, *, customer_id: UUID,

@@ -134,9 +134,11 @@ complaints = sa.Table(
     sa.Column("last_escalated_at", Time),
     sa.Column("resolved_at", Time),
     sa.Column("handled_by", Uuid),
-    # The explanation given to the customer; it travels in complaint.resolved, so it is
-    # stored as sent there (with the customer's own identifiers redacted).
+    # The explanation given to the customer (with the customer's own identifiers redacted),
+    # read over the API; only its code travels, in complaint.resolved v2 (and its standard
+    # wording in v1 while v1 is still published).
     sa.Column("resolution", sa.Text),
+    sa.Column("resolution_code", sa.Text),
     sa.Column("compensation_kind", sa.Text),
     sa.Column("compensation_amount", sa.Numeric(14, 2)),
     sa.Column("compensation_currency", sa.Text),

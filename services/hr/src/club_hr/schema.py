@@ -389,7 +389,9 @@ rewards = sa.Table(
     _uuid("reward_id", primary_key=True),
     _uuid("staff_id", sa.ForeignKey("staff.staff_id"), nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
+    # What the head wrote, read over the API; only `reason_code` travels (reward.granted v2).
     sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("reason_code", sa.Text),
     sa.Column("rule_ref", sa.Text, nullable=False),
     sa.Column("bonus_amount", sa.Numeric(14, 2)),
     sa.Column("bonus_currency", sa.Text),

@@ -101,14 +101,14 @@ class Event(BaseModel):
 
 def event_types() -> list[type[Event]]:
     """Every registered event type, ordered by topic then version."""
-    from club_contracts import catalogue  # noqa: F401  (importing registers the models)
+    from club_contracts import catalogue, catalogue_v2  # noqa: F401  (importing registers them)
 
     return sorted(Event._registry.values(), key=lambda t: (t.topic, t.major))
 
 
 def event_type_for(ce_type: str) -> type[Event] | None:
     """The model for a CloudEvents type, or None when this catalogue does not know it."""
-    from club_contracts import catalogue  # noqa: F401
+    from club_contracts import catalogue, catalogue_v2  # noqa: F401
 
     return Event._registry.get(ce_type)
 

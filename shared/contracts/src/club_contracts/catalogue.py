@@ -1,6 +1,8 @@
 """Catalogue v1 (BLUEPRINT §3): one model per topic, with exactly the contract's fields.
 
-No personal data travels on the bus (R1 §4.4, §6): customers appear only as `customer_id`.
+No customer's personal data travels on the bus (R1 §4.4, §6): customers appear only as
+`customer_id`. Staff appear by display name in `staff.hired`. Free text moved to codes in
+catalogue v2 (`catalogue_v2.py`).
 Nullable fields default to None so that a producer may leave them out.
 """
 
@@ -93,6 +95,21 @@ class BookingNoShow(_BookingEvent):
     resource_id: UUID
     starts_at: UtcDatetime
     marked_at: UtcDatetime
+
+
+class BookingFulfilled(_BookingEvent):
+    """The booked customer came: reception checked them in (R1 §3.2). Published once per
+    booking, when it becomes fulfilled, also after a no-show mark (they came late)."""
+
+    topic = "booking.fulfilled"
+
+    booking_id: UUID
+    customer_id: UUID | None = None  # none once CRM erased the customer
+    resource_id: UUID
+    visit_id: UUID
+    starts_at: UtcDatetime
+    checked_in_at: UtcDatetime
+    after_no_show: bool
 
 
 # ---------------------------------------------------------------- reception (R1 §3.2–3.4, R2 §7)
@@ -272,6 +289,25 @@ class FollowupCompleted(Event):
     outcome: Literal["satisfied", "neutral", "dissatisfied", "unreachable"]
 
 
+class FollowupCancelled(Event):
+    """A follow-up call that will not be made: its complaint was reopened (a new call follows
+    the new resolution) or the customer was erased (R1 §4.4)."""
+
+    topic = "followup.cancelled"
+    key_field = "followup_id"
+    producer = "crm"
+
+    followup_id: UUID
+    customer_id: UUID
+    reason: Literal["post_visit", "post_complaint"]
+    visit_id: UUID | None = None
+    complaint_id: UUID | None = None
+    staff_id: UUID | None = None  # the specialist it was assigned to, if any
+    due_at: UtcDatetime
+    cancelled_at: UtcDatetime
+    cancel_reason: Literal["complaint_reopened", "customer_erased"]
+
+
 class SurveySubmitted(Event):
     topic = "survey.submitted"
     key_field = "response_id"
@@ -378,6 +414,40 @@ class DisciplineRecorded(Event):
     decided_by: UUID
     decided_at: UtcDatetime
     source_event_id: UUID | None = None
+
+
+class DisciplineDismissed(Event):
+    """A case closed with no violation found: nothing stands against the staff member. The
+    reason given stays in HR."""
+
+    topic = "discipline.dismissed"
+    key_field = "case_id"
+    producer = "hr"
+
+    case_id: UUID
+    staff_id: UUID
+    rule_ref: Annotated[str, Field(min_length=1, max_length=64)]
+    violation: Annotated[str, Field(min_length=1, max_length=120)]
+    dismissed_by: UUID
+    dismissed_at: UtcDatetime
+    source_event_id: UUID | None = None
+
+
+class DisciplineAppealDecided(Event):
+    """An appeal decided (R1 §7.2): the action upheld, reduced (a `discipline.recorded` with
+    the new action follows) or overturned (nothing stands). The reason stays in HR."""
+
+    topic = "discipline.appeal_decided"
+    key_field = "case_id"
+    producer = "hr"
+
+    case_id: UUID
+    staff_id: UUID
+    outcome: Literal["upheld", "reduced", "overturned"]
+    action_appealed: DisciplineAction
+    action: DisciplineAction | None = None  # what stands now; none when overturned
+    decided_by: UUID
+    decided_at: UtcDatetime
 
 
 class RewardGranted(Event):

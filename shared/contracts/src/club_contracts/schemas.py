@@ -21,13 +21,22 @@ from club_contracts.base import Event, event_types
 SNAPSHOT_DIR = Path(__file__).with_name("schemas")
 _SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
+# Every schema's `$id` is this base plus its file name in SNAPSHOT_DIR (`<topic>.v<major>.json`),
+# so an id names the file that holds it: a subscriber resolves an id by its last path segment
+# against the schemas directory (or its own copy of it). The base is a name, not a server.
+SCHEMA_BASE = "https://schemas.club.example/events/"
+
+# Annotations the club adds to every schema (not validation keywords). A strict validator must
+# be told of them: with Ajv, `ajv.addVocabulary(ANNOTATIONS)`; docs/events.md says what each means.
+ANNOTATIONS = ("x-topic", "x-ce-type", "x-key", "x-producer")
+
 
 def schema_for(event_type: type[Event]) -> dict[str, Any]:
     """The JSON Schema of the `data` of one event type, as it travels on the bus."""
     schema = event_type.model_json_schema(mode="serialization")
     schema = {
         "$schema": _SCHEMA_DIALECT,
-        "$id": f"{event_type.ce_type()}.json",
+        "$id": SCHEMA_BASE + snapshot_path(event_type).name,
         "title": event_type.ce_type(),
         "description": (event_type.__doc__ or "").strip() or f"The data of `{event_type.topic}`.",
         **{k: v for k, v in schema.items() if k not in ("title", "description")},

@@ -5,6 +5,7 @@ payload's JSON Schema, straight from the Pydantic models."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from club_contracts import Event, event_types
@@ -30,6 +31,34 @@ CLOUDEVENTS_HEADERS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Server:
+    """One Kafka cluster a subscriber connects to, as a deployment has it."""
+
+    name: str
+    host: str  # host:port of the listener a subscriber uses
+    protocol: str  # Kafka's security.protocol: SASL_SSL, SASL_PLAINTEXT or PLAINTEXT
+    description: str = ""
+
+    def document(self) -> dict[str, Any]:
+        secure = self.protocol.endswith("SSL")
+        server: dict[str, Any] = {
+            "host": self.host, "protocol": "kafka-secure" if secure else "kafka",
+            "description": self.description or f"security.protocol={self.protocol}",
+        }
+        if self.protocol.startswith("SASL"):
+            server["security"] = [{"$ref": "#/components/securitySchemes/scram"}]
+        return server
+
+
+SCRAM = {
+    "type": "scramSha512",
+    "description": "SASL/SCRAM-SHA-512 with a principal of your own: an outside system gets a "
+                   "read-only one from the club's operator (`club kafka-outside grant`, "
+                   "docs/operations.md), with its own consumer group `outside.<name>`.",
+}
+
+
 def _message_name(event_type: type[Event]) -> str:
     return event_type.ce_type()
 
@@ -43,7 +72,7 @@ def _payload(event_type: type[Event], schemas: dict[str, Any]) -> dict[str, Any]
 
 
 def build(service: str, *, consumes: list[type[Event]], title: str, version: str = "1.0.0",
-          description: str = "") -> dict[str, Any]:
+          description: str = "", servers: list[Server] | None = None) -> dict[str, Any]:
     produces = [t for t in event_types() if t.producer == service]
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -87,11 +116,10 @@ def build(service: str, *, consumes: list[type[Event]], title: str, version: str
         "asyncapi": "3.0.0",
         "info": {"title": title, "version": version, "description": description},
         "defaultContentType": "application/json",
-        "servers": {"kafka": {"host": "kafka:9092", "protocol": "kafka",
-                              "description": "The club's Kafka cluster (SASL/SCRAM in "
-                                             "production; see deploy/kafka/access.yaml)."}},
+        "servers": {server.name: server.document() for server in servers or ()},
         "channels": dict(sorted(channels.items())),
         "operations": dict(sorted(operations.items())),
         "components": {"messages": dict(sorted(messages.items())),
-                       "schemas": dict(sorted(schemas.items()))},
+                       "schemas": dict(sorted(schemas.items())),
+                       "securitySchemes": {"scram": SCRAM}},
     }

@@ -11,6 +11,9 @@
     club token ROLE [--subject UUID] [--hours H]            a signed token (local development)
     club kafka-access apply | print                         SCRAM principals' ACLs from
                                                             deploy/kafka/access.yaml
+    club kafka-outside grant NAME --topics T,T [--group G]  a read-only principal for an
+                                                            outside system (prints its password)
+    club kafka-outside revoke NAME                          remove its ACLs and credentials
 
 Kafka comes from KAFKA_BOOTSTRAP_SERVERS (and the CLUB_KAFKA_* security variables).
 """
@@ -21,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -310,6 +314,112 @@ def cmd_kafka_access(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------ outside subscribers
+
+OUTSIDE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
+OUTSIDE_GROUP_PREFIX = "outside."
+_ACL_RESOURCE = re.compile(r"ResourcePattern\(resourceType=(TOPIC|GROUP), name=([^,]+), "
+                           r"patternType=LITERAL\)")
+
+
+def _kafka_tool(libs: Path, tool: str, *args: str) -> str:
+    import subprocess
+
+    done = subprocess.run(["java", "-cp", str(libs / "*"), tool, *args],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{tool} failed: {(done.stderr or done.stdout).strip()[-800:]}")
+    return done.stdout
+
+
+def _admin_target(args: argparse.Namespace) -> tuple[str, Path]:
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        raise SystemExit("set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap")
+    libs = Path(args.kafka_libs or os.environ.get("CLUB_KAFKA_LIBS", ".local/kafka/libs"))
+    if not libs.is_dir():
+        raise SystemExit(f"no Kafka jars in {libs}: run `make infra` or pass --kafka-libs")
+    return bootstrap, libs
+
+
+def check_outside_grant(name: str, topic_names: list[str],
+                        rules: dict[str, dict] | None = None) -> None:
+    """An outside system gets its own name and reads catalogue topics only: never a service's
+    principal, never a dead-letter topic (they hold whole failed events with reasons)."""
+    if not OUTSIDE_NAME.match(name):
+        raise SystemExit(f"{name!r}: a name is 2–40 of a–z, 0–9, '_' or '-', "
+                         "starting with a letter")
+    taken = set(rules if rules is not None else access_rules()) | {"admin", "ANONYMOUS"}
+    if name in taken:
+        raise SystemExit(f"{name!r} is one of the club's own principals")
+    if not topic_names:
+        raise SystemExit("name the topics it may read: --topics visit.completed,booking.created")
+    unknown = sorted(set(topic_names) - set(catalogue_topics()))
+    if unknown:
+        raise SystemExit(f"not topics of the event catalogue: {', '.join(unknown)}")
+
+
+def outside_acl_args(name: str, group: str, topic_names: list[str]) -> list[str]:
+    """AclCommand's consumer grant: Read and Describe on the topics, Read on the group; no
+    Write anywhere, no other group."""
+    return ["--allow-principal", f"User:{name}", "--consumer", "--group", group,
+            *[a for t in sorted(set(topic_names)) for a in ("--topic", t)]]
+
+
+def granted_resources(listing: str) -> tuple[list[str], list[str]]:
+    """The topics and groups in `AclCommand --list --principal` output."""
+    topic_names, groups = set(), set()
+    for kind, name in _ACL_RESOURCE.findall(listing):
+        (topic_names if kind == "TOPIC" else groups).add(name)
+    return sorted(topic_names), sorted(groups)
+
+
+def cmd_kafka_grant(args: argparse.Namespace) -> int:
+    import secrets
+
+    topic_names = [t.strip() for t in (args.topics or "").split(",") if t.strip()]
+    check_outside_grant(args.name, topic_names, access_rules(args.file))
+    group = args.group or f"{OUTSIDE_GROUP_PREFIX}{args.name}"
+    if not group.startswith(OUTSIDE_GROUP_PREFIX):
+        # A service's group would let it commit offsets for that service (skipping its events).
+        raise SystemExit(f"an outside system's group starts with {OUTSIDE_GROUP_PREFIX!r}")
+    bootstrap, libs = _admin_target(args)
+    password = os.environ.get(args.password_env) if args.password_env else None
+    password = password or secrets.token_urlsafe(24)
+    # ConfigCommand takes SCRAM credentials on its command line only (its config file form
+    # mangles the mechanism's name): run it on the operator's own machine.
+    _kafka_tool(libs, "kafka.admin.ConfigCommand", "--bootstrap-server", bootstrap,
+                "--alter", "--entity-type", "users", "--entity-name", args.name,
+                "--add-config", f"SCRAM-SHA-512=[iterations=8192,password={password}]")
+    _kafka_tool(libs, "kafka.admin.AclCommand", "--bootstrap-server", bootstrap, "--add",
+                *outside_acl_args(args.name, group, topic_names))
+    print(json.dumps({
+        "principal": args.name, "password": password, "mechanism": "SCRAM-SHA-512",
+        "group": group, "topics": sorted(set(topic_names)),
+        "bootstrap": os.environ.get("CLUB_KAFKA_SASL_BOOTSTRAP_SERVERS")}))
+    return 0
+
+
+def cmd_kafka_revoke(args: argparse.Namespace) -> int:
+    if not OUTSIDE_NAME.match(args.name) or args.name in access_rules(args.file):
+        raise SystemExit(f"{args.name!r} is not an outside system's principal")
+    bootstrap, libs = _admin_target(args)
+    listing = _kafka_tool(libs, "kafka.admin.AclCommand", "--bootstrap-server", bootstrap,
+                          "--list", "--principal", f"User:{args.name}")
+    topic_names, groups = granted_resources(listing)
+    for group in groups or [f"{OUTSIDE_GROUP_PREFIX}{args.name}"]:
+        _kafka_tool(libs, "kafka.admin.AclCommand", "--bootstrap-server", bootstrap,
+                    "--remove", "--force", *outside_acl_args(args.name, group, topic_names))
+    # Without credentials it cannot log in again; the ACLs' removal already stops the reads
+    # of a connection still open (every fetch is authorised).
+    _kafka_tool(libs, "kafka.admin.ConfigCommand", "--bootstrap-server", bootstrap, "--alter",
+                "--entity-type", "users", "--entity-name", args.name,
+                "--delete-config", "SCRAM-SHA-512")
+    print(json.dumps({"principal": args.name, "revoked": {"topics": topic_names,
+                                                          "groups": groups}}))
+    return 0
+
+
 async def _cluster_id(conn: KafkaConnection) -> str:
     from aiokafka.admin import AIOKafkaAdminClient
 
@@ -379,6 +489,21 @@ def main(argv: list[str] | None = None) -> int:
     access.add_argument("--bootstrap", help="a listener where the caller is a super user")
     access.add_argument("--kafka-libs", help="Kafka's jars (default: $CLUB_KAFKA_LIBS)")
     access.set_defaults(run=cmd_kafka_access)
+
+    outside = sub.add_parser("kafka-outside", help="read-only principals for outside systems")
+    outside_sub = outside.add_subparsers(dest="action", required=True)
+    grant = outside_sub.add_parser("grant")
+    grant.add_argument("name")
+    grant.add_argument("--topics", required=True, help="comma-separated catalogue topics")
+    grant.add_argument("--group", help=f"its consumer group (default {OUTSIDE_GROUP_PREFIX}NAME)")
+    grant.add_argument("--password-env", help="take the password from this variable")
+    revoke = outside_sub.add_parser("revoke")
+    revoke.add_argument("name")
+    for command, run in ((grant, cmd_kafka_grant), (revoke, cmd_kafka_revoke)):
+        command.add_argument("--file", type=Path)
+        command.add_argument("--bootstrap", help="a listener where the caller is a super user")
+        command.add_argument("--kafka-libs", help="Kafka's jars (default: $CLUB_KAFKA_LIBS)")
+        command.set_defaults(run=run)
 
     args = parser.parse_args(argv)
     result = args.run(args)

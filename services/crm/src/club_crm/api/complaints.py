@@ -8,6 +8,7 @@ from uuid import UUID
 
 from club_contracts.base import UtcDatetime
 from club_contracts.catalogue import ComplaintCategory, ComplaintChannel
+from club_contracts.catalogue_v2 import ResolutionCode
 from club_platform.auth import Principal, Role, require_roles
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -60,6 +61,10 @@ class ResolveComplaint(BaseModel):
                                     description="The explanation given to the customer.")
     compensation: CompensationIn | None = None
     upheld: bool | None = None
+    resolution_code: ResolutionCode | None = Field(
+        default=None, description="What the resolution was, as the code published in "
+        "complaint.resolved v2 (the explanation itself stays in CRM). Left out: compensated "
+        "when there is compensation, else apologised when upheld, else explained.")
 
 
 class NewTask(BaseModel):
@@ -194,5 +199,5 @@ async def resolve(complaint_id: UUID, body: ResolveComplaint, request: Request,
         payload=body.model_dump(), status_code=200,
         action=lambda s: complaints.resolve(
             s, settings.cipher, principal, now, complaint_id, explanation=body.explanation,
-            compensation=plan, upheld=body.upheld,
+            compensation=plan, upheld=body.upheld, resolution_code=body.resolution_code,
             followup_delay=settings.post_complaint_followup_delay))

@@ -155,6 +155,17 @@ def check_resolution(explanation: str | None, compensation: CompensationPlan | N
     return Resolution(explanation.strip(), compensation, upheld)
 
 
+def resolution_code(chosen: str | None, compensation: CompensationPlan, upheld: bool) -> str:
+    """The code that travels in complaint.resolved v2 in place of the explanation: the one the
+    specialist chose, else what the rest of the resolution says (compensated; upheld, so an
+    apology; otherwise an explanation)."""
+    if chosen is not None:
+        return chosen
+    if compensation.kind != "none":
+        return "compensated"
+    return "apologised" if upheld else "explained"
+
+
 def check_compensation(plan: CompensationPlan) -> None:
     if plan.kind == "none":
         if plan.amount is not None:

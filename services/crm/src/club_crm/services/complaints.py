@@ -13,8 +13,10 @@ from club_contracts import (
     ComplaintEscalated,
     ComplaintOpened,
     ComplaintResolved,
+    ComplaintResolvedV2,
     Money,
 )
+from club_contracts.catalogue_v2 import RESOLUTION_WORDING
 from club_platform.auth import Principal, Role
 from club_platform.errors import Conflict, Forbidden, Invalid, NotFound
 from club_platform.outbox import publish
@@ -201,6 +203,7 @@ async def read_complaint(session: AsyncSession, cipher: FieldCipher, principal: 
         "description": cipher.open_optional(row.description_enc, place=place(
             "complaints", "description_enc", complaint_id)),
         "resolution": row.resolution,
+        "resolution_code": row.resolution_code,
         "compensation": None if row.compensation_kind is None else {
             "kind": row.compensation_kind, "amount": row.compensation_amount,
             "currency": row.compensation_currency},
@@ -362,8 +365,9 @@ async def complete_task(session: AsyncSession, cipher: FieldCipher, principal: P
 async def resolve(session: AsyncSession, cipher: FieldCipher, principal: Principal,
                   now: datetime, complaint_id: UUID, *, explanation: str | None,
                   compensation: rules.CompensationPlan | None, upheld: bool | None,
-                  followup_delay: timedelta) -> dict:
+                  followup_delay: timedelta, resolution_code: str | None = None) -> dict:
     resolution = rules.check_resolution(explanation, compensation, upheld)
+    code = rules.resolution_code(resolution_code, resolution.compensation, resolution.upheld)
     row = await load_complaint(session, complaint_id, for_update=True)
     _may_work_on(principal, row)
     rules.transition(row.state, "resolve")
@@ -372,24 +376,30 @@ async def resolve(session: AsyncSession, cipher: FieldCipher, principal: Princip
     if still_open:
         raise Conflict(f"{still_open} coordination task(s) on this complaint are still open; "
                        "complete them before resolving (R2 §3.3)")
-    # The explanation travels in complaint.resolved: keep the customer's identifiers out.
+    # The explanation stays here (no free text on the bus); the customer's identifiers are
+    # still kept out of it, as when it travelled in v1.
     text = redact(resolution.explanation,
                   **await customer_identifiers(session, cipher, row.customer_id))[:2000]
     within = rules.within_sla(now, row.resolution_due_at)
     plan = resolution.compensation
     row, _state = await _move(
         session, principal, now, complaint_id, "resolve", resolved_at=now,
-        handled_by=principal.id, resolution=text, compensation_kind=plan.kind,
+        handled_by=principal.id, resolution=text, resolution_code=code,
+        compensation_kind=plan.kind,
         compensation_amount=plan.amount, compensation_currency=plan.currency if plan.amount
         is not None else None, upheld=resolution.upheld, within_sla=within)
-    await publish(session, ComplaintResolved(
+    fields = dict(
         complaint_id=complaint_id, customer_id=row.customer_id, handled_by=principal.id,
-        subject_staff_ids=row.subject_staff_ids, upheld=resolution.upheld, resolution=text,
+        subject_staff_ids=row.subject_staff_ids, upheld=resolution.upheld,
         compensation=Compensation(kind=plan.kind, value=None if plan.amount is None else Money(
             amount=plan.amount, currency=plan.currency)),
         opened_at=row.opened_at, resolved_at=now, within_sla=within,
-        **await _first_response(session, row),
-    ), occurred_at=now)
+        **await _first_response(session, row))
+    # v2 carries the code; v1, published beside it until its deprecation window ends, carries
+    # the code's standard wording, never the text typed here (docs/events.md).
+    await publish(session, ComplaintResolved(**fields, resolution=RESOLUTION_WORDING[code]),
+                  occurred_at=now)
+    await publish(session, ComplaintResolvedV2(**fields, resolution_code=code), occurred_at=now)
     # R1 §5.4: call the customer back to make sure they are satisfied.
     erased = await session.scalar(sa.select(customers.c.erased_at).where(
         customers.c.customer_id == row.customer_id))
@@ -399,7 +409,7 @@ async def resolve(session: AsyncSession, cipher: FieldCipher, principal: Princip
                                 reason="post_complaint", complaint_id=complaint_id,
                                 due_at=now + followup_delay, preferred=handler)
     return _summary(await load_complaint(session, complaint_id), now) | {
-        "resolution": text, "upheld": resolution.upheld,
+        "resolution": text, "resolution_code": code, "upheld": resolution.upheld,
         "compensation": {"kind": plan.kind, "amount": plan.amount,
                          "currency": plan.currency if plan.amount is not None else None}}
 

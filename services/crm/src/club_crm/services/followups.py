@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
-from club_contracts import FollowupCompleted
+from club_contracts import FollowupCancelled, FollowupCompleted
 from club_platform.auth import Principal, Role
 from club_platform.errors import Conflict, Forbidden, Invalid, NotFound
 from club_platform.outbox import publish
@@ -41,10 +41,18 @@ async def schedule_followup(session: AsyncSession, now: datetime, *, customer_id
 
 async def cancel_open_followups(session: AsyncSession, now: datetime, *, reason: str,
                                 where: sa.ColumnElement[bool]) -> int:
-    result = await session.execute(
+    """Cancel the open calls `where` says, each published as followup.cancelled with the
+    code why (a specialist's queue elsewhere, or a report, would otherwise wait for it)."""
+    cancelled = (await session.execute(
         sa.update(followups).where(where, followups.c.state == FollowupState.OPEN.value)
-        .values(state=FollowupState.CANCELLED.value, cancelled_at=now, cancel_reason=reason))
-    return result.rowcount
+        .values(state=FollowupState.CANCELLED.value, cancelled_at=now, cancel_reason=reason)
+        .returning(followups))).all()
+    for row in cancelled:
+        await publish(session, FollowupCancelled(
+            followup_id=row.followup_id, customer_id=row.customer_id, reason=row.reason,
+            visit_id=row.visit_id, complaint_id=row.complaint_id, staff_id=row.assigned_to,
+            due_at=row.due_at, cancelled_at=now, cancel_reason=reason), occurred_at=now)
+    return len(cancelled)
 
 
 def _view(row: sa.Row, now: datetime) -> dict:

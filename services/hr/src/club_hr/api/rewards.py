@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
+from club_contracts.catalogue_v2 import RewardReasonCode
 from club_platform.auth import Principal
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
@@ -40,6 +41,9 @@ class Grant(Body):
     staff_id: UUID
     kind: RewardKind
     reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason_code: RewardReasonCode | None = Field(
+        default=None, description="The code published in reward.granted v2 (the reason itself "
+        "stays in HR). Left out: outstanding_assessment with a proposal, else other.")
     proposal_id: UUID | None = Field(default=None, description="The proposal it answers")
     bonus: Bonus | None = Field(default=None, description="For a bonus (R2 §5.3)")
     new_role: StaffRole | None = Field(default=None, description="For a promotion")
@@ -54,7 +58,7 @@ async def grant(body: Grant, request: Request, key: IdempotencyKey = None,
         s, now=now_of(request), granted_by=principal.id, staff_id=body.staff_id,
         kind=body.kind, reason=body.reason, proposal_id=body.proposal_id,
         bonus=body.bonus.amount if body.bonus else None, currency=currency,
-        new_role=body.new_role))
+        new_role=body.new_role, reason_code=body.reason_code))
 
 
 @router.get("/rewards", summary="Rewards granted (staff see their own)")

@@ -10,7 +10,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from club_contracts import DisciplineRecorded, Money
+from club_contracts import (
+    DisciplineAppealDecided,
+    DisciplineDismissed,
+    DisciplineRecorded,
+    Money,
+)
 from club_platform.auth import Principal, Role
 from club_platform.errors import Conflict, Forbidden, Invalid, NotFound
 from club_platform.outbox import publish
@@ -338,6 +343,9 @@ async def dismiss(session: AsyncSession, *, now: datetime, case_id: UUID,
                           .where(discipline_cases.c.case_id == case_id)
                           .values(status=rules.DISMISSED, decision_reason=reason,
                                   decided_by=principal.id, decided_at=now))
+    await publish(session, DisciplineDismissed(
+        case_id=case_id, staff_id=row.staff_id, rule_ref=row.rule_ref, violation=row.violation,
+        dismissed_by=principal.id, dismissed_at=now, source_event_id=row.source_event_id))
     return await get_case(session, case_id)
 
 
@@ -408,4 +416,8 @@ async def decide_appeal(session: AsyncSession, *, now: datetime, case_id: UUID,
                       decided_at=now)
     await session.execute(discipline_cases.update()
                           .where(discipline_cases.c.case_id == case_id).values(**values))
+    await publish(session, DisciplineAppealDecided(
+        case_id=case_id, staff_id=row.staff_id, outcome=outcome, action_appealed=row.action,
+        action=None if outcome == "overturned" else values.get("action", row.action),
+        decided_by=principal.id, decided_at=now))
     return await get_case(session, case_id)

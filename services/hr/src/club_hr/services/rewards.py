@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from club_contracts import RewardGranted
+from club_contracts import RewardGranted, RewardGrantedV2
+from club_contracts.catalogue_v2 import REWARD_REASON_WORDING
 from club_platform.errors import Conflict, Invalid, NotFound
 from club_platform.outbox import publish
 from sqlalchemy import select
@@ -31,7 +32,7 @@ def proposal_view(row: Any) -> dict:
 
 def reward_view(row: Any) -> dict:
     return {"reward_id": row.reward_id, "staff_id": row.staff_id, "kind": row.kind,
-            "reason": row.reason, "rule_ref": row.rule_ref,
+            "reason": row.reason, "reason_code": row.reason_code, "rule_ref": row.rule_ref,
             "bonus": None if row.bonus_amount is None else {
                 "amount": f"{row.bonus_amount:.2f}", "currency": row.bonus_currency},
             "new_role": row.new_role, "proposal_id": row.proposal_id,
@@ -78,7 +79,7 @@ async def _open_proposal(session: AsyncSession, proposal_id: UUID) -> Any:
 
 async def grant(session: AsyncSession, *, now: datetime, granted_by: UUID, staff_id: UUID,
                 kind: str, reason: str, proposal_id: UUID | None, bonus: Decimal | None,
-                currency: str, new_role: str | None) -> dict:
+                currency: str, new_role: str | None, reason_code: str | None = None) -> dict:
     member = await register.get(session, staff_id, for_update=True)
     if member.status != ACTIVE:
         raise Conflict(f"the staff member is {member.status}; rewards go to active staff")
@@ -89,8 +90,12 @@ async def grant(session: AsyncSession, *, now: datetime, granted_by: UUID, staff
             raise Invalid("the proposal is for another staff member")
     reward_id = uuid4()
     rule_ref = rules.CLAUSES[kind]
+    # The code that travels instead of the reason: the head's choice, else what a proposal
+    # from an outstanding assessment means.
+    code = reason_code or ("outstanding_assessment" if proposal_id is not None else "other")
     await session.execute(rewards.insert().values(
-        reward_id=reward_id, staff_id=staff_id, kind=kind, reason=reason, rule_ref=rule_ref,
+        reward_id=reward_id, staff_id=staff_id, kind=kind, reason=reason, reason_code=code,
+        rule_ref=rule_ref,
         bonus_amount=bonus, bonus_currency=currency if bonus is not None else None,
         new_role=new_role, proposal_id=proposal_id, granted_by=granted_by, granted_at=now))
     if proposal_id is not None:
@@ -100,8 +105,12 @@ async def grant(session: AsyncSession, *, now: datetime, granted_by: UUID, staff
                                       reward_id=reward_id))
     if new_role is not None:
         await register.change_role(session, now=now, staff_id=staff_id, role=new_role)
-    await publish(session, RewardGranted(reward_id=reward_id, staff_id=staff_id, kind=kind,
-                                         reason=reason, rule_ref=rule_ref, granted_at=now))
+    fields = dict(reward_id=reward_id, staff_id=staff_id, kind=kind, rule_ref=rule_ref,
+                  granted_at=now)
+    # v1 (until its deprecation window ends) carries the code's standard wording, never the
+    # reason typed here; v2 carries the code (docs/events.md).
+    await publish(session, RewardGranted(**fields, reason=REWARD_REASON_WORDING[code]))
+    await publish(session, RewardGrantedV2(**fields, reason_code=code))
     row = (await session.execute(select(rewards).where(rewards.c.reward_id == reward_id))).one()
     return reward_view(row)
 
