@@ -59,7 +59,7 @@ CATALOGUE = {
     "staff.offboarded": ("staff_id", "staff_id effective_at"),
     "assessment.published": ("assessment_id", "assessment_id staff_id role period_start "
                              "period_end kpis total_score rating published_at reviewed_by "
-                             "adjustments computed_total_score total_adjustment_reason"),
+                             "adjustments computed_total_score"),
     "discipline.recorded": ("case_id", "case_id staff_id rule_ref violation action fine "
                             "suspension_days decided_by decided_at source_event_id"),
     "discipline.dismissed": ("case_id", "case_id staff_id rule_ref violation dismissed_by "
@@ -78,7 +78,8 @@ CATALOGUE_V2 = {
                           "cancelled_at"),
     "complaint.resolved": ("complaint_id", "complaint_id customer_id handled_by "
                            "subject_staff_ids upheld resolution_code compensation opened_at "
-                           "resolved_at within_sla"),
+                           "resolved_at within_sla first_response_due_at first_responded_at "
+                           "first_response_by"),
     "reward.granted": ("reward_id", "reward_id staff_id kind reason_code rule_ref granted_at"),
 }
 

@@ -108,6 +108,7 @@ def test_the_check_command_fails_on_a_breaking_snapshot(tmp_path, monkeypatch, c
 # with why it may travel. Anything else is free text, which may not (docs/events.md).
 NOT_FREE_TEXT = {
     ("club.assessment.published.v1", "kpis[].code"): "a KPI code from HR's templates",
+    ("club.assessment.published.v1", "adjustments[].code"): "a KPI code from HR's templates",
     ("club.discipline.recorded.v1", "rule_ref"): "a clause reference, e.g. R1 §7.2",
     ("club.discipline.recorded.v1", "violation"): "a code of HR's discipline ladder",
     ("club.discipline.dismissed.v1", "rule_ref"): "a clause reference",

@@ -366,12 +366,12 @@ class Kpi(_Part):
 
 class KpiAdjustment(_Part):
     """A KPI score the head adjusted on review: the `score` in `kpis` is the adjusted one;
-    this keeps the computed one and the written reason."""
+    this keeps the computed one. The head's written reason is about a colleague, so it stays
+    in HR (GET /assessments/{id}) and never travels on the bus."""
 
     code: Annotated[str, Field(min_length=1, max_length=64)]
     computed_score: float = Field(ge=0, le=5)
     adjusted_score: float = Field(ge=0, le=5)
-    reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
 class AssessmentPublished(Event):
@@ -389,11 +389,11 @@ class AssessmentPublished(Event):
     rating: Literal["outstanding", "good", "meets", "needs_improvement", "unsatisfactory"]
     published_at: UtcDatetime
     # Published after the head's review; `total_score` and `rating` are the adjusted ones
-    # when the head adjusted the total, beside the computed total and the written reason.
+    # when the head adjusted the total, beside the computed total. The written reasons stay
+    # in HR (free text about a colleague never travels on the bus).
     reviewed_by: UUID | None = None
     adjustments: list[KpiAdjustment] | None = None
     computed_total_score: float | None = Field(default=None, ge=0, le=5)
-    total_adjustment_reason: Annotated[str, Field(max_length=1000)] | None = None
 
 
 DisciplineAction = Literal["verbal_warning", "written_warning", "fine", "suspension", "termination"]

@@ -308,11 +308,9 @@ async def publish_reviewed(session: AsyncSession, row: Any, *, now: datetime) ->
         total_score=float(total), rating=rating, published_at=now,
         reviewed_by=row.reviewed_by,
         adjustments=[KpiAdjustment(code=k.code, computed_score=float(k.score),
-                                   adjusted_score=float(k.adjusted_score),
-                                   reason=k.adjustment_reason)
+                                   adjusted_score=float(k.adjusted_score))
                      for k in scored if k.adjusted_score is not None] or None,
-        computed_total_score=float(row.total_score),
-        total_adjustment_reason=row.total_adjustment_reason))
+        computed_total_score=float(row.total_score)))
     if rating == "outstanding":
         await rewards.propose_for(session, assessment_id=row.assessment_id,
                                   staff_id=row.staff_id, now=now)
