@@ -34,7 +34,10 @@ async def _poll(fetch, check, what: str):
     async def done() -> bool:
         found["value"] = await fetch()
         return bool(check(found["value"]))
-    await wait_for(done, timeout=PATIENCE, interval=0.3, what=what)
+    try:
+        await wait_for(done, timeout=PATIENCE, interval=0.3, what=what)
+    except AssertionError as e:  # say what was there instead
+        raise AssertionError(f"{e}; last seen: {found.get('value')!r}") from None
     return found["value"]
 
 
@@ -202,6 +205,7 @@ async def test_one_customers_journey_across_the_four_services(club: Club, kafka_
         ("complaint", None, complaint_id): 1,
         ("upheld_complaint", host, complaint_id): 1,
         ("complaint_resolved", specialist, complaint_id): 1,
+        ("first_response", specialist, complaint_id): 1,  # acknowledged within the hour
         ("followup", specialist, calls[0]): 1,
         ("followup", specialist, calls[1]): 1,
     }

@@ -28,10 +28,11 @@ changes none of the rest.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 from uuid import UUID, uuid4
@@ -47,7 +48,8 @@ from .support import ROOT
 EVENT_FED = {
     "booking": {"erased_customers"},                       # customer.erased
     "reception": {"expected_arrivals", "staff", "staff_standings"},  # booking.*, staff.*
-    "crm": {"visits", "no_shows", "staff", "followups", "survey_invitations"},
+    "crm": {"visits", "no_shows", "staff", "followups", "survey_invitations",
+            "notifications"},  # written as the CRM handles events (complaint.opened, …)
     "hr": {"kpi_facts", "erased_customers"},
 }
 IGNORED = {"inbox", "outbox", "alembic_version"}
@@ -325,6 +327,37 @@ async def set_up(club, token) -> list[Target]:
     await call("hr", Role.HR_ADMIN, admin, "POST", "/staff", json={
         "display_name": "Leaver", "role": "attendant", "staff_id": str(leaver)})
 
+    # hr: a shift worked on time some days ago gives an assessment a punctuality to score
+    # (a period with nothing to measure is refused: 409)
+    async def worked(who: UUID, days_ago: int) -> str:
+        day = datetime.now(UTC).date() - timedelta(days=days_ago)
+
+        def at(hour: int, minute: int = 0) -> str:
+            return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC).isoformat()
+
+        await call("hr", Role.HEAD, head, "POST", "/shifts", json={
+            "staff_id": str(who), "starts_at": at(10), "ends_at": at(12)})
+        for direction, moment in (("in", at(9, 55)), ("out", at(12, 5))):
+            await call("hr", Role.HEAD, head, "POST", "/attendance/clockings", json={
+                "direction": direction, "staff_id": str(who), "at": moment})
+        return day.isoformat()
+
+    assessable = await worked(worker, 3)
+    # a published assessment of the desk attendant's, for them to appeal
+    desk_day = await worked(desk, 2)
+    assessed = await call("hr", Role.HEAD, head, "POST", "/assessments", json={
+        "staff_id": str(desk), "period_start": desk_day, "period_end": desk_day})
+    await call("hr", Role.HEAD, head, "POST",
+               f"/assessments/{assessed['assessment_id']}/review", json={})
+    await call("hr", Role.HEAD, head, "POST",
+               f"/assessments/{assessed['assessment_id']}/publish")
+    periods = itertools.count()  # one self-assessment per period: a new period each time
+
+    def self_assessment() -> dict:
+        day = (date(2020, 1, 1) + timedelta(days=next(periods))).isoformat()
+        return {"period_start": day, "period_end": day, "text": "A busy, good day",
+                "scores": [{"code": "visits_served", "score": "4.5", "comment": "Busy"}]}
+
     # booking: a court open all day, every day, and tennis
     week = [{"weekday": d, "opens_at": "00:00", "closes_at": "24:00"}
             for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
@@ -381,7 +414,6 @@ async def set_up(club, token) -> list[Target]:
 
     (invited,) = await wait_for(invitation, timeout=60, what="the CRM's survey invitation")
     later = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
-    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     visit_path = f"/visits/{visit['visit_id']}"
     return [
         Target("booking", "/resources", "/resources", Role.HEAD, head, lambda: {
@@ -449,7 +481,7 @@ async def set_up(club, token) -> list[Target]:
         Target("hr", "/attendance/clockings", "/attendance/clockings", Role.HEAD, head,
                lambda: {"direction": "in", "staff_id": str(worker), "at": _soon(-0.1)}),
         Target("hr", "/assessments", "/assessments", Role.HEAD, head, lambda: {
-            "staff_id": str(worker), "period_start": yesterday, "period_end": yesterday},
+            "staff_id": str(worker), "period_start": assessable, "period_end": assessable},
             once=True),
         Target("hr", "/discipline/cases", "/discipline/cases", Role.HEAD, head, lambda: {
             "staff_id": str(worker), "violation": "dress_code", "occurred_at": _soon(-2),
@@ -473,6 +505,14 @@ async def set_up(club, token) -> list[Target]:
             "disposition": "handed_over", "estimated_value": {"amount": "80.00",
                                                              "currency": "CNY"},
             "customer_id": str(customer)}),
+        Target("hr", "/leave", "/leave", Role.HEAD, head, lambda: {
+            "kind": "annual", "starts_at": _soon(24 * 10), "ends_at": _soon(24 * 11),
+            "reason": "Family visit", "staff_id": str(worker)}),
+        Target("hr", "/assessments/{assessment_id}/appeal",
+               f"/assessments/{assessed['assessment_id']}/appeal", Role.ATTENDANT, desk,
+               lambda: {"grounds": "The period had two closed days"}, once=True),
+        Target("hr", "/self-assessments", "/self-assessments", Role.ATTENDANT, worker,
+               self_assessment),
         # replacing rather than creating, but the same hazards: unbounded numbers and text
         Target("hr", "/discipline/rules/{code}", "/discipline/rules/hardening", Role.HR_ADMIN,
                admin, lambda: {

@@ -222,10 +222,12 @@ async def _send_one(session: AsyncSession, now: datetime, settings: CrmSettings,
     cipher = settings.cipher
     address = ""
     try:
-        if row.kind == Kind.BOOKING_REMINDER.value:
-            _check_quiet(settings, row, now)
+        # Who may hear from us first: an erased or unsubscribed customer's message is
+        # suppressed, whatever its timing would have said.
         find = _staff if row.audience == "staff" else _customer
         channel_name, address, language = await find(session, cipher, settings, row)
+        if row.kind == Kind.BOOKING_REMINDER.value:
+            _check_quiet(settings, row, now)
         message = _compose(settings, row, language, address, now)
         await channels[channel_name].send(message)
     except _Skip as skip:
