@@ -1,4 +1,4 @@
-"""Generate the docs that come from code (STYLE rule 4), for `make docs`:
+"""Generate the docs that come from code (docs/events.md), for `make docs`:
 
     docs/asyncapi/<service>.json   AsyncAPI 3.0 of each service (what it publishes, consumes)
     docs/openapi/<service>.json    OpenAPI of each service's HTTP API

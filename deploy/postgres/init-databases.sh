@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One database and one login role per service, each role able to connect only to its own
-# database (BLUEPRINT §1). Run by the postgres image once, when its data volume is new
+# database (docs/service-shape.md). Run by the postgres image once, when its data volume is new
 # (/docker-entrypoint-initdb.d); the passwords come from <SERVICE>_DB_PASSWORD.
 # On a managed PostgreSQL, run the same statements as its administrator.
 set -euo pipefail

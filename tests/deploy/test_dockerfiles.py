@@ -198,7 +198,7 @@ def test_healthcheck_command_passes_on_200_and_fails_otherwise(dockerfiles: dict
 
 
 def test_the_four_dockerfiles_differ_only_in_the_service(root: Path, all_facts: dict) -> None:
-    """Same shape everywhere (STYLE rule 3): a fix to one is a fix to all."""
+    """Same shape everywhere (docs/service-shape.md): a fix to one is a fix to all."""
 
     def normalised(facts) -> str:
         text = (root / f"services/{facts.name}/Dockerfile").read_text()

@@ -1,4 +1,4 @@
-"""The docs generated from code (STYLE rule 4) are committed and current: regenerating them
+"""The docs generated from code (docs/events.md) are committed and current: regenerating them
 changes nothing. A change to an API, an event or a consumer shows up in review as a change to
 docs/asyncapi, docs/openapi or docs/events.md."""
 

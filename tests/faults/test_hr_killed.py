@@ -3,7 +3,7 @@ again on the same database and consumer group. Its KPI facts equal the events se
 (per kind, none lost, none twice), and so do its door clockings and the discipline cases that
 upheld complaints open.
 
-Why it holds (BLUEPRINT §4): a batch's effects and inbox rows commit in one transaction and
+Why it holds (docs/reliability.md): a batch's effects and inbox rows commit in one transaction and
 the offsets only after it, so the kill loses at most an uncommitted transaction (redelivered)
 or an offset commit (redelivered, and skipped by the inbox)."""
 

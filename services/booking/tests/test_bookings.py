@@ -1,5 +1,5 @@
 """Booking online and offline over HTTP (R1 §3.1), and who may see and change what
-(BLUEPRINT §5: members see and change only their own bookings)."""
+(docs/authorization.md: members see and change only their own bookings)."""
 
 from __future__ import annotations
 

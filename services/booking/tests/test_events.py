@@ -1,4 +1,4 @@
-"""Every state change of a booking appears on its topic (BLUEPRINT §3): exactly the
+"""Every state change of a booking appears on its topic (docs/events.md): exactly the
 catalogue's fields, keyed by the booking id, in a CloudEvents binary-mode envelope."""
 
 from __future__ import annotations

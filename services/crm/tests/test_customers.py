@@ -1,5 +1,6 @@
-"""Customers' confidential records over real HTTP and PostgreSQL (R1 §4.4, §6; BLUEPRINT §5):
-registration without personal data on the bus, encryption at rest, CRM-only audited reads."""
+"""Customers' confidential records over real HTTP and PostgreSQL (R1 §4.4, §6;
+docs/authorization.md): registration without personal data on the bus, encryption at rest,
+CRM-only audited reads."""
 
 from __future__ import annotations
 

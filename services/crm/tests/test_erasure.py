@@ -1,4 +1,4 @@
-"""Erasure on request (R1 §6; BLUEPRINT §3): the customer's personal data is gone from the
+"""Erasure on request (R1 §6; docs/events.md): the customer's personal data is gone from the
 database — checked with raw SQL over every table, ciphertexts included — and
 customer.erased is published."""
 

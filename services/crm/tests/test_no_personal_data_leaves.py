@@ -1,4 +1,4 @@
-"""No personal data on the bus or in the logs (R1 §4.4, §6.1; BLUEPRINT §3): a customer's
+"""No personal data on the bus or in the logs (R1 §4.4, §6.1; docs/events.md): a customer's
 whole journey through the crm service, then every message on every topic this service
 publishes to — headers, key and value — is scanned for their name, phone and e-mail."""
 

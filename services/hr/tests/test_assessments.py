@@ -1,4 +1,4 @@
-"""Assessments from events (R2 §5, BLUEPRINT §6) over real Kafka, PostgreSQL and HTTP.
+"""Assessments from events (R2 §5, services/hr/README.md) over real Kafka, PostgreSQL and HTTP.
 
 The expected values here are computed from the events the test sends, with plain arithmetic,
 not with the service's code: the score rises linearly from the template's `worst` (0) to its

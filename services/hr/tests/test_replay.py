@@ -1,5 +1,5 @@
-"""BLUEPRINT §4 replay: rebuilding HR's KPI facts from the topics, from offset 0, into an empty
-database gives exactly the live result, and so do the assessments computed from them.
+"""Replay (docs/reliability.md): rebuilding HR's KPI facts from the topics, from offset 0,
+into an empty database gives exactly the live result, and so do the assessments computed from them.
 
 The live service builds facts and an assessment from events this test publishes. Then a second
 instance starts on a fresh, empty database with a new consumer group that reads every topic

@@ -1,5 +1,5 @@
 """The expected arrivals can be rebuilt from the topics, and the rebuild equals the live table
-(BLUEPRINT §4, "Replay"): the same events read again, in another interleaving, into an
+(docs/reliability.md, "Replay"): the same events read again, in another interleaving, into an
 emptied table give the same rows."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Catalogue v1 is the contract other club systems rely on (BLUEPRINT §3): these tests pin
+"""Catalogue v1 is the contract other club systems rely on (docs/events.md): these tests pin
 every topic, its CloudEvents type, its key and its exact field names."""
 
 import json
@@ -20,7 +20,7 @@ from club_contracts import (
 from club_contracts.catalogue_v2 import DEPRECATED
 from pydantic import ValidationError
 
-# Copied by hand from the BLUEPRINT's catalogue table: a change here is a contract change.
+# Copied by hand from the catalogue table of docs/events.md: a change here is a contract change.
 CATALOGUE = {
     "booking.created": ("booking_id", "booking_id customer_id resource_id service_code channel "
                         "starts_at ends_at party_size staff_id created_by created_at"),

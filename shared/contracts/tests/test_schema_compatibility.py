@@ -1,4 +1,4 @@
-"""Within a major version only optional fields may be added (BLUEPRINT §3): the committed
+"""Within a major version only optional fields may be added (docs/events.md): the committed
 JSON Schema snapshots are the published contract, and these tests fail on any change that
 would break a subscriber."""
 

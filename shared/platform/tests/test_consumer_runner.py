@@ -1,4 +1,4 @@
-"""The consumer runner (BLUEPRINT §4): effects once, offsets after the transaction, bounded
+"""The consumer runner (docs/reliability.md): effects once, offsets after the transaction, bounded
 retries with backoff, dead letters with their reasons, and replay — on real Kafka and
 PostgreSQL."""
 

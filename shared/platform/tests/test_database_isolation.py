@@ -1,5 +1,5 @@
 """One database and one role per service, each role able to reach only its own database
-(BLUEPRINT §1, §7)."""
+(docs/service-shape.md; docs/local-infrastructure.md)."""
 
 import asyncpg
 import pytest

@@ -1,4 +1,4 @@
-"""The CloudEvents binary-mode envelope (BLUEPRINT §3), without a broker."""
+"""The CloudEvents binary-mode envelope (docs/events.md), without a broker."""
 
 from datetime import UTC, datetime
 from uuid import UUID, uuid4

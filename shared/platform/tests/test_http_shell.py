@@ -1,4 +1,4 @@
-"""The HTTP shell every service shares (BLUEPRINT §5): authentication and roles, problem
+"""The HTTP shell every service shares (docs/authorization.md): authentication and roles, problem
 details for bad input, the body limit, idempotency keys — over real HTTP on a real database."""
 
 from __future__ import annotations

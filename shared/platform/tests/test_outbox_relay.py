@@ -1,4 +1,4 @@
-"""The transactional outbox and its relay (BLUEPRINT §4, "nothing lost"), on real PostgreSQL
+"""The transactional outbox and its relay (docs/reliability.md, "nothing lost"), on real PostgreSQL
 and a real Kafka broker."""
 
 from __future__ import annotations

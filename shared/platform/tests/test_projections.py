@@ -1,4 +1,4 @@
-"""Rebuilding a projection from offset 0 (BLUEPRINT §4, "Replay"): rewind the group, forget
+"""Rebuilding a projection from offset 0 (docs/reliability.md, "Replay"): rewind the group, forget
 the table and the inbox rows of its topics, consume again — and the table comes back equal."""
 
 from __future__ import annotations

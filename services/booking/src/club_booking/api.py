@@ -1,6 +1,6 @@
 """The booking service's HTTP API: parse, authorise, call a use case, answer.
 
-Roles (BLUEPRINT §5): the head and deputy run the catalogue, resources, hours and closures
+Roles (docs/authorization.md): the head and deputy run the catalogue, resources, hours and closures
 (R1 §2.2, R2 §2.2); the front desk (head, deputy, attendants) works the day sheet and marks
 no-shows (R1 §2.3); staff who speak with customers (the desk and CRM specialists, R1 §2.4)
 book on a customer's behalf; members book online for themselves and see only their own.

@@ -1,5 +1,5 @@
 """What the booking service consumes from the bus: one typed handler per event type, each
-running inside the transaction that also records the event in the inbox (BLUEPRINT §4)."""
+running inside the transaction that also records the event in the inbox (docs/reliability.md)."""
 
 from __future__ import annotations
 

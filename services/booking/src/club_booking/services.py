@@ -1,5 +1,5 @@
 """The booking service's use cases: open a transaction, load, apply a rule from `domain`,
-save, and publish the event through the outbox in the same transaction (BLUEPRINT §4).
+save, and publish the event through the outbox in the same transaction (docs/reliability.md).
 
 HTTP-facing use cases take the `ServiceRuntime` (database, clock, settings) and the caller;
 the consumer's and the sweep's take the session they run in.
@@ -218,7 +218,7 @@ def _held_overlapping(resource_id: UUID, span: Span) -> sa.ColumnElement[bool]:
 async def _booking_for(session: AsyncSession, principal: Principal, booking_id: UUID, *,
                        lock: bool = False) -> Mapping:
     """The booking, if the caller may see it. To a member, another member's booking does not
-    exist (BLUEPRINT §5: members see and change only their own)."""
+    exist (docs/authorization.md: members see and change only their own)."""
     query = sa.select(bookings).where(bookings.c.id == booking_id)
     if lock:
         query = query.with_for_update()

@@ -3,7 +3,7 @@
 Columns ending in `_enc` hold personal data sealed by `fieldcrypt` (never plaintext);
 `*_lookup` columns hold keyed hashes for exact-match search. Tables filled from other
 services' events (staff, visits, no_shows) keep only ids and times, never a foreign key to
-`customers`: events arrive in any order (BLUEPRINT §3).
+`customers`: events arrive in any order (docs/events.md).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ customer_notes = sa.Table(
     sa.Column("followup_id", Uuid),
 )
 
-# Every read (and change) of personal data: who, when, which customer, why (BLUEPRINT §5).
+# Every read (and change) of personal data: who, when, which customer, why (docs/authorization.md).
 # Holds ids and codes only, so it keeps nothing personal after an erasure.
 pii_access_log = sa.Table(
     "pii_access_log", metadata,

@@ -1,5 +1,5 @@
 """The service refuses to start without a usable field encryption key, in any environment,
-and never prints key material when it refuses (STYLE rule 10)."""
+and never prints key material when it refuses (docs/service-shape.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""KPI facts, versioned KPI templates (with the BLUEPRINT §6 defaults) and assessments (R2 §5).
+"""KPI facts, versioned KPI templates (with the services/hr/README.md defaults) and
+assessments (R2 §5).
 
 Revision ID: 0003
 Revises: 0002
@@ -18,7 +19,7 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# BLUEPRINT §6 default templates, in force from the start: (code, weight, target, worst).
+# services/hr/README.md default templates, in force from the start: (code, weight, target, worst).
 # Kept here as data, so that later changes to the code's defaults do not rewrite history.
 _HEAD = [
     ("department_csat", 40, "4.5", "2.5"),

@@ -1,4 +1,4 @@
-"""BLUEPRINT §6 / R2 §5.1 assessments as pure rules: scoring against targets (higher- and
+"""services/hr/README.md / R2 §5.1 assessments as pure rules: scoring against targets (higher- and
 lower-is-better), rating bands, template checks, periods, measuring and the weighted total."""
 
 from datetime import UTC, date, datetime

@@ -1,5 +1,5 @@
-"""The reception service's HTTP API: parse, authorise (BLUEPRINT §5), call a use case in one
-transaction, answer.
+"""The reception service's HTTP API: parse, authorise (docs/authorization.md), call a use
+case in one transaction, answer.
 
 Who may do what:
 - the front desk (head, deputy, attendant) checks guests in, guides them, records services
@@ -68,7 +68,7 @@ def _bounds(runtime: ServiceRuntime, day: dt.date | None) -> tuple[dt.datetime, 
 async def _create(runtime: ServiceRuntime, *, key: str | None, principal: Principal,
                   scope: str, payload: Any,
                   work: Callable[[AsyncSession], Awaitable[dict]]) -> Any:
-    """Run a creating use case once per Idempotency-Key (BLUEPRINT §5)."""
+    """Run a creating use case once per Idempotency-Key (docs/authorization.md)."""
     async with runtime.database.transaction() as session:
         stored = await claim(session, key=key, principal=principal, scope=scope,
                              payload=payload)

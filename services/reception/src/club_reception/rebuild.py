@@ -1,5 +1,5 @@
 """`python -m club_reception.rebuild [--forget-only]`: rebuild the expected arrivals from the
-booking topics (BLUEPRINT §4, "Replay"), with every reception replica stopped. The same as
+booking topics (docs/reliability.md, "Replay"), with every reception replica stopped. The same as
 `club-reception rebuild expected_arrivals`; how it works is in club_platform.projections.
 Visits keep their booking ids: they are reception's own records, not part of the projection.
 """

@@ -4,9 +4,9 @@ Two kinds of data live here:
 
 - reception's own records: locations (R1 §3.2), visits and their service records
   (R1 §3.2–3.4), incidents and their follow-up actions (R2 §6.4, §7.2);
-- copies kept from other services' events (BLUEPRINT §3): the expected arrivals (from
+- copies kept from other services' events (docs/events.md): the expected arrivals (from
   `booking.*`) and the staff directory (from `staff.*`). These are projections: functions of
-  the events alone, so they can be rebuilt from the topics (BLUEPRINT §4, "Replay").
+  the events alone, so they can be rebuilt from the topics (docs/reliability.md, "Replay").
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ sa.Index("visits_open_at_location", visits.c.location_id,
          postgresql_where=visits.c.completed_at.is_(None))
 
 # Each service delivered in a visit (R1 §3.4): what, by whom, from when to when, and notes.
-# The notes are internal and never leave this service (BLUEPRINT §3, no personal data).
+# The notes are internal and never leave this service (docs/events.md, no personal data).
 service_records = sa.Table(
     "service_records",
     metadata,

@@ -1,6 +1,6 @@
 """Reception's use cases. Each runs inside the caller's transaction: load (locking what it
 changes), apply a rule from `domain/`, save, and `publish()` the events in the same
-transaction (BLUEPRINT §4, outbox).
+transaction (docs/reliability.md, outbox).
 
 Sections: locations · staff directory · expected arrivals · visits · incidents · the floor
 and the day sheet · customer erasure.
@@ -509,7 +509,7 @@ async def _location_names(session: AsyncSession, ids: Iterable[UUID]) -> dict[UU
 async def visit_view(session: AsyncSession, visit_id: UUID, *, with_notes: bool,
                      customer_id: UUID | None = None) -> dict:
     """One visit with its services. Given `customer_id` (a member asking), another
-    customer's visit is not found (BLUEPRINT §5: members see only their own things)."""
+    customer's visit is not found (docs/authorization.md: members see only their own things)."""
     visit = await _load_visit(session, visit_id)
     if customer_id is not None and visit["customer_id"] != customer_id:
         raise NotFound(f"visit {visit_id} was never checked in", visit_id=str(visit_id))

@@ -1,4 +1,4 @@
-"""Event contracts of the club service platform (BLUEPRINT §3).
+"""Event contracts of the club service platform (docs/events.md).
 
     from club_contracts import VisitCompleted, event_type_for
 """

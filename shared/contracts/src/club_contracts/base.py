@@ -26,7 +26,7 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-# BLUEPRINT §3: every time on the bus is UTC RFC 3339; a naive time is refused, not guessed.
+# docs/events.md: every time on the bus is UTC RFC 3339; a naive time is refused, not guessed.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 # Money travels as a decimal string ("12.50") so no consumer meets a binary float.
@@ -50,7 +50,7 @@ class Money(BaseModel):
 
 
 class Event(BaseModel):
-    """One event type of catalogue v1 (BLUEPRINT §3).
+    """One event type of catalogue v1 (docs/events.md).
 
     Subclasses set `topic` (`<aggregate>.<event>`), `key_field` (the producing aggregate's
     id, which becomes the Kafka key and `ce_subject`) and `producer` (the service that owns
@@ -58,7 +58,7 @@ class Event(BaseModel):
     """
 
     # Consumers ignore fields they do not know: producers may add optional fields
-    # within a major version (BLUEPRINT §3, evolution).
+    # within a major version (docs/events.md, evolution).
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     topic: ClassVar[str]

@@ -1,4 +1,4 @@
-"""Catalogue v1 (BLUEPRINT §3): one model per topic, with exactly the contract's fields.
+"""Catalogue v1 (docs/events.md): one model per topic, with exactly the contract's fields.
 
 No customer's personal data travels on the bus (R1 §4.4, §6): customers appear only as
 `customer_id`. Staff appear by display name in `staff.hired`. Free text moved to codes in

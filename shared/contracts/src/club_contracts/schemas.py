@@ -1,6 +1,6 @@
 """JSON Schemas of the event contracts, their committed snapshots, and the compatibility rule.
 
-Within a major version only optional fields may be added (BLUEPRINT §3). `breaking_changes`
+Within a major version only optional fields may be added (docs/events.md). `breaking_changes`
 compares a committed snapshot with the schema the code generates now and names every change
 that would break a subscriber: a field removed or retyped, a field made required, a required
 field made optional, a value set (enum) changed.

@@ -1,1 +1,2 @@
-"""What every club service shares (BLUEPRINT §2, §4): nothing service-specific lives here."""
+"""What every club service shares (docs/service-shape.md, docs/reliability.md): nothing
+service-specific lives here."""

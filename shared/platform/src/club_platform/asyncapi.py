@@ -1,4 +1,4 @@
-"""AsyncAPI 3.0 documents generated from the event contracts (STYLE rule 4): what a service
+"""AsyncAPI 3.0 documents generated from the event contracts (docs/events.md): what a service
 publishes (the contracts say which service produces each event) and what it consumes (its
 `EventConsumer`), one channel per topic, the CloudEvents headers, the Kafka key and the
 payload's JSON Schema, straight from the Pydantic models."""
@@ -14,7 +14,7 @@ REF = "#/components/schemas/{model}"
 
 CLOUDEVENTS_HEADERS: dict[str, Any] = {
     "type": "object",
-    "description": "CloudEvents 1.0 attributes in Kafka binary mode (BLUEPRINT §3).",
+    "description": "CloudEvents 1.0 attributes in Kafka binary mode (docs/events.md).",
     "required": ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject",
                  "content-type"],
     "properties": {

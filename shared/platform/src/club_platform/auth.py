@@ -1,4 +1,4 @@
-"""Authentication and authorisation (BLUEPRINT §5): JWT bearer tokens carrying a role.
+"""Authentication and authorisation (docs/authorization.md): JWT bearer tokens carrying a role.
 
 Roles come from the regulations: `head` (department head / supervisor, R1 §2.1, R2 §2.1),
 `deputy` (R2 §2.1), `attendant` (service staff, R1 §2.3, R2 §2.3), `crm_specialist`

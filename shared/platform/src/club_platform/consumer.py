@@ -1,4 +1,4 @@
-"""The consumer runner (BLUEPRINT §4): effects once, offsets after the transaction, retries
+"""The consumer runner (docs/reliability.md): effects once, offsets after the transaction, retries
 with backoff, and dead letters for what cannot be processed.
 
 A service declares what it consumes with typed handlers:
@@ -353,7 +353,7 @@ class ConsumerRunner:
                 and ce_type[len(record.topic) + 7:].isdigit()
                 and self.consumer.handler_for(ce_type.decode()) is None):
             # Another major of a topic we read, published beside ours while consumers move
-            # (BLUEPRINT §3): not ours to handle, and not poison.
+            # (docs/events.md): not ours to handle, and not poison.
             self._count(record, "ignored_type")
             return None
         try:
@@ -365,7 +365,7 @@ class ConsumerRunner:
         handler = self.consumer.handler_for(envelope.type)
         if handler is None:
             # Another major version of a topic we read, or a type we do not handle on it:
-            # ours to ignore, not poison (BLUEPRINT §3 publishes majors side by side).
+            # ours to ignore, not poison (docs/events.md publishes majors side by side).
             self._count(record, "ignored_type")
             return None
         return _Delivery(index, record, envelope, event, handler,

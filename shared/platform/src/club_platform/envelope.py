@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 in Kafka binary mode (BLUEPRINT §3).
+"""CloudEvents 1.0 in Kafka binary mode (docs/events.md).
 
 The event's attributes travel as `ce_*` headers, the value is the JSON `data` alone:
 

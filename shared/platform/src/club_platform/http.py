@@ -1,4 +1,4 @@
-"""The HTTP shell every service shares (BLUEPRINT §5): FastAPI app with OpenAPI at /docs,
+"""The HTTP shell every service shares (docs/authorization.md): FastAPI app with OpenAPI at /docs,
 /health/live, /health/ready, /metrics, problem-details errors (never a 500 for bad input),
 a request-body limit, a guard against text no service can store, tracing and JSON access
 logs."""

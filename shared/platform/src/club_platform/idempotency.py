@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on creating endpoints (BLUEPRINT §5).
+"""`Idempotency-Key` on creating endpoints (docs/authorization.md).
 
 The key, who sent it, the endpoint and a hash of the request are stored with the response in
 the same transaction as the effect. A repeat returns the stored response; the same key with a

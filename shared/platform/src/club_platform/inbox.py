@@ -1,4 +1,4 @@
-"""The inbox (BLUEPRINT §4, "effects once"): `(consumer, ce_id)` recorded in the same
+"""The inbox (docs/reliability.md, "effects once"): `(consumer, ce_id)` recorded in the same
 transaction as the consumer's effects. A redelivered event finds its row and is skipped; two
 deliveries racing each other meet at the primary key, and the second waits for the first to
 commit and then skips."""

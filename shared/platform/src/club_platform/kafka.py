@@ -76,8 +76,8 @@ class KafkaConnection:
 
 
 def reliable_producer(connection: KafkaConnection, **overrides: Any) -> AIOKafkaProducer:
-    """An idempotent producer with acks=all (BLUEPRINT §4): no duplicates from its own retries,
-    and order kept per partition."""
+    """An idempotent producer with acks=all (docs/reliability.md): no duplicates from its own
+    retries, and order kept per partition."""
     args: dict[str, Any] = {
         **connection.client_args(),
         "enable_idempotence": True,

@@ -1,4 +1,4 @@
-"""The transactional outbox (BLUEPRINT §4, "nothing lost").
+"""The transactional outbox (docs/reliability.md, "nothing lost").
 
 `publish(session, event)` writes the event into the service's `outbox` table inside the
 caller's transaction, so the state change and its event commit or vanish together. The

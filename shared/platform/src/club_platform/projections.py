@@ -1,4 +1,4 @@
-"""Projections and their rebuild (BLUEPRINT §4, "Replay").
+"""Projections and their rebuild (docs/reliability.md, "Replay").
 
 A projection is a table a service keeps only from other services' events — reception's
 expected arrivals, the staff directories, HR's KPI facts. A service declares it on its

@@ -1,4 +1,4 @@
-"""Settings from environment variables, one documented prefix per service (STYLE rule 10).
+"""Settings from environment variables, one documented prefix per service (docs/service-shape.md).
 
 Every service subclasses `ServiceSettings` and sets its prefix, e.g. `BOOKING_`:
 

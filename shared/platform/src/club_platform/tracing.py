@@ -1,4 +1,4 @@
-"""W3C trace context (BLUEPRINT §3): a `traceparent` follows a request into the outbox, onto
+"""W3C trace context (docs/events.md): a `traceparent` follows a request into the outbox, onto
 the bus and into the consumer that handles it, so one trace id links the whole chain in logs.
 
 OpenTelemetry's SDK makes the spans; exporting them is a deployment choice (set the

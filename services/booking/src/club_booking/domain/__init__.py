@@ -1,1 +1,1 @@
-"""The booking rules, pure: no I/O, no database sessions, no Kafka (STYLE rule 1)."""
+"""The booking rules, pure: no I/O, no database sessions, no Kafka (docs/service-shape.md)."""

@@ -1,4 +1,4 @@
-"""The crm service's HTTP API (BLUEPRINT §5): one router per aggregate, combined here."""
+"""The crm service's HTTP API (docs/authorization.md): one router per aggregate, combined here."""
 
 from __future__ import annotations
 

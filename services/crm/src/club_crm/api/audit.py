@@ -1,4 +1,4 @@
-"""The personal-data access audit, for the head (BLUEPRINT §5, R1 §6.2)."""
+"""The personal-data access audit, for the head (docs/authorization.md, R1 §6.2)."""
 
 from __future__ import annotations
 

@@ -114,7 +114,7 @@ async def list_complaints(
     principal: Principal = Depends(require_roles(*CRM_ROLES, Role.MEMBER)),
 ) -> list[dict]:
     if principal.role is Role.MEMBER:
-        customer_id = principal.id  # members see only their own (BLUEPRINT §5)
+        customer_id = principal.id  # members see only their own (docs/authorization.md)
     now = now_of(request)
     return await read(request, lambda s: complaints.list_complaints(
         s, now, state=state.value if state else None, assigned_to=assigned_to,

@@ -1,4 +1,4 @@
-"""Customers' records and who may read them (R1 §4.4, §6.1–6.2; BLUEPRINT §5).
+"""Customers' records and who may read them (R1 §4.4, §6.1–6.2; docs/authorization.md).
 
 Personal data — name, phone, e-mail, preferences, notes and any free text written about a
 customer — is encrypted at rest, never logged and never put on the bus. Reading it needs a
@@ -16,7 +16,7 @@ from club_platform.errors import ClubError, Invalid
 # Membership tiers, lowest first. The bus carries the tier (customer.registered).
 TIERS = ("standard", "silver", "gold", "platinum")
 
-# Only CRM roles read personal data (BLUEPRINT §5, R1 §2.4): the specialists who call
+# Only CRM roles read personal data (docs/authorization.md, R1 §2.4): the specialists who call
 # customers, and the head and deputy, who take escalated complaints (R2 §2.2) and so must be
 # able to reach the customer. Attendants and HR never read it.
 PII_READERS = (Role.HEAD, Role.DEPUTY, Role.CRM_SPECIALIST)
@@ -94,7 +94,7 @@ _DIGIT_RUN = re.compile(r"\+?\d[\d\s\-.()]{4,}\d")
 def redact(text: str, *, name: str | None, phone: str | None, email: str | None) -> str:
     """Replace a customer's own identifiers in free text that must leave the service (a
     complaint's resolution travels in complaint.resolved), so a slip of the keyboard does not
-    put personal data on the bus (R1 §4.4, BLUEPRINT §3).
+    put personal data on the bus (R1 §4.4, docs/events.md).
 
     The full name and each part of it of three letters or more, the e-mail address, and any
     run of digits that ends with the phone number's last seven digits (however it is spaced)

@@ -1,4 +1,4 @@
-"""The personal-data access audit (BLUEPRINT §5, R1 §6.2): who read or changed which
+"""The personal-data access audit (docs/authorization.md, R1 §6.2): who read or changed which
 customer's personal data, when, and why. Written in the same transaction as the read, so a
 read that cannot be audited does not happen."""
 

@@ -156,7 +156,7 @@ async def register_customer(session: AsyncSession, cipher: FieldCipher, principa
                        "registered")
     await record_access(session, principal, customer_id, action="register", purpose=None,
                         now=now)
-    # No personal data on the bus (BLUEPRINT §3): the id, the tier and the time only.
+    # No personal data on the bus (docs/events.md): the id, the tier and the time only.
     await publish(session, CustomerRegistered(customer_id=customer_id, tier=tier,
                                               registered_at=now), occurred_at=now)
     return {"customer_id": customer_id, "tier": tier, "registered_at": now}

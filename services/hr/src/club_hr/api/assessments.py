@@ -1,4 +1,4 @@
-"""KPI catalogue, templates, facts and assessments (R2 §5; BLUEPRINT §6)."""
+"""KPI catalogue, templates, facts and assessments (R2 §5; services/hr/README.md)."""
 
 from __future__ import annotations
 

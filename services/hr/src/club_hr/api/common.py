@@ -1,5 +1,5 @@
 """What every hr router shares: the runtime, a transaction per request, `Idempotency-Key` on
-creating endpoints, and the role sets of BLUEPRINT §5."""
+creating endpoints, and the role sets of docs/authorization.md."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ IdempotencyKey = Annotated[
            description="Repeat a creating request safely: the same key returns the first answer"),
 ]
 
-# Who may do what (BLUEPRINT §5; R1 §2, R2 §2).
+# Who may do what (docs/authorization.md; R1 §2, R2 §2).
 anyone_on_staff = require_roles(*STAFF_ROLES)
 supervisors = require_roles(Role.HEAD, Role.DEPUTY)
 managers = require_roles(Role.HEAD, Role.DEPUTY, Role.HR_ADMIN)

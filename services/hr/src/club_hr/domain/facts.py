@@ -3,7 +3,7 @@ event and staff member, kept so that every assessment can name the events it cou
 
 A fact is a pure function of one event, so the facts do not depend on the order events arrive
 in: replaying the topics from the start into an empty database gives exactly the same facts
-(BLUEPRINT §4). Facts name staff ids only; HR need not know the staff member yet. No customer
+(docs/reliability.md). Facts name staff ids only; HR need not know the staff member yet. No customer
 id is kept: HR assesses its staff, not the club's customers (R1 §4.4, §6).
 
 | kind               | staff       | from               | value             | attrs         |

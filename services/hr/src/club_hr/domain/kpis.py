@@ -1,5 +1,5 @@
 """Assessments (R2 §5.1: "clear assessment indicators (KPIs) and methods"), exactly as
-BLUEPRINT §6 describes them.
+services/hr/README.md describes them.
 
 **Templates.** Each role has a KPI template: a list of KPIs from the catalogue below, each
 with a whole-number weight (the weights sum to 100), a *target* and a *worst* value. The HR

@@ -340,7 +340,7 @@ def _kpi_view(row: Any, *, with_evidence: bool) -> dict:
         "adjusted_score": None if row.adjusted_score is None else float(row.adjusted_score),
         "adjustment_reason": row.adjustment_reason,
         "explanation": row.explanation,
-        # BLUEPRINT §6: "which events counted, with their ids"
+        # services/hr/README.md: "which events counted, with their ids"
         "counted_ids": [entry["source_id"] for entry in row.counted],
     }
     if with_evidence:

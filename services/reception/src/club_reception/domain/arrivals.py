@@ -1,10 +1,11 @@
 """Expected arrivals: reception's copy of the bookings it should see at the desk, kept from
 `booking.created`, `booking.rescheduled` and `booking.cancelled` (R1 §3.1–3.2).
 
-The events come out of order across topics and may come twice (BLUEPRINT §3–4), so each
-merge below is order-free: applying the same events in any order, any number of times,
+The events come out of order across topics and may come twice (docs/events.md,
+docs/reliability.md), so each merge below is order-free: applying the same events in any
+order, any number of times,
 yields the same row. That is also what makes the table rebuildable from the topics
-(BLUEPRINT §4, "Replay").
+(docs/reliability.md, "Replay").
 
 - The booking's facts (service, channel, party size, staff) come only from `created` and
   never change.
