@@ -218,10 +218,15 @@ async def complaint_escalated(session: AsyncSession, event: ComplaintEscalated,
 async def complaint_resolved(session: AsyncSession, event: ComplaintResolved,
                              envelope: Envelope, now: datetime) -> None:
     compensation = event.compensation.model_dump(mode="json") if event.compensation else None
+    # The customer is owed the explanation the specialist wrote (R2 §3.4). The event carries
+    # only the code's standard wording (no free text on the bus); the text is ours, here.
+    written = await session.scalar(sa.select(complaints.c.resolution).where(
+        complaints.c.complaint_id == event.complaint_id))
     await enqueue(session, kind=Kind.COMPLAINT_RESOLVED, recipient_id=event.customer_id,
                   envelope=envelope, due_at=now, now=now,
                   payload={"ref": str(event.complaint_id), "upheld": event.upheld,
-                           "resolution": event.resolution, "compensation": compensation})
+                           "resolution": written or event.resolution,
+                           "compensation": compensation})
 
 
 # ------------------------------------------------------------------ staff (R1 §7.2, §9.2)
