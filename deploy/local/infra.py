@@ -408,22 +408,29 @@ def start_kafka(node_id: int | None = None) -> None:
         say(f"{node.name} ready on {HOST}:{node.port} in {time.monotonic() - started:.1f}s")
 
 
+def end_process(pid: int, *, group: bool = False, kill: bool = False,
+                grace: float = 30) -> None:
+    """SIGTERM (or SIGKILL with `kill`) a process we started, or its whole process group,
+    and wait for it; SIGKILL if it outlives `grace` seconds. Used by every component."""
+    send = os.killpg if group else os.kill
+    send(pid, signal.SIGKILL if kill else signal.SIGTERM)
+    started = time.monotonic()
+    while time.monotonic() - started < grace:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    send(pid, signal.SIGKILL)
+
+
 def stop_kafka(node_id: int | None = None, *, kill: bool = False) -> None:
     """SIGTERM (a clean shutdown: leadership handed over) and wait; or SIGKILL with `kill`."""
     for node in [kafka_node(node_id)] if node_id else reversed(kafka_nodes()):
         pid = kafka_pid(node)
         if not pid:
             continue
-        os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
-        started = time.monotonic()
-        while time.monotonic() - started < 30:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(pid, signal.SIGKILL)
+        end_process(pid, kill=kill)
         node.pid_file.unlink(missing_ok=True)
         say(f"{node.name} {'killed' if kill else 'stopped'}")
 

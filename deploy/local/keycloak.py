@@ -26,7 +26,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -237,16 +236,7 @@ def stop() -> None:
     value = pid()
     if not value:
         return
-    os.killpg(value, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(value, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        os.killpg(value, signal.SIGKILL)
+    infra.end_process(value, group=True)  # kc.sh and the JVM it starts
     PID.unlink(missing_ok=True)
     say("stopped")
 

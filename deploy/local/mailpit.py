@@ -27,7 +27,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -206,16 +205,7 @@ def stop() -> None:
     if running is None:
         PID.unlink(missing_ok=True)
         return
-    os.kill(running, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(running, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(running, signal.SIGKILL)
+    infra.end_process(running, grace=10)
     PID.unlink(missing_ok=True)
     say("stopped")
 
