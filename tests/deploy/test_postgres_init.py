@@ -66,7 +66,11 @@ def cluster(root: Path) -> Iterator[dict[str, str]]:
         script_env = {**env, "POSTGRES_USER": "postgres", "PGHOST": str(sockets),
                       "PGPORT": port,
                       **{f"{s.upper()}_DB_PASSWORD": p for s, p in PASSWORDS.items()}}
-        script = root / "deploy/postgres/init-databases.sh"
+        # A copy beside the cluster: the postgres user may not be able to enter the clone
+        # (root's 0700 home, a `mktemp -d` folder).
+        script = base / "init-databases.sh"
+        shutil.copyfile(root / "deploy/postgres/init-databases.sh", script)
+        script.chmod(0o644)
         result = subprocess.run(_as_postgres(["bash", str(script)]), env=script_env,
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"init script failed:\n{result.stderr}"
