@@ -271,7 +271,13 @@ async def test_one_customers_journey_across_the_four_services(club: Club, kafka_
                 "staff_id": host, "period_start": yesterday.isoformat(),
                 "period_end": yesterday.isoformat()})
             assert assessed.status_code == 201, assessed.text
-            assessment = assessed.json()
+            # a draft until the head has reviewed it (nothing adjusted) and published it
+            draft = assessed.json()
+            reviewed = await hr.post(f"/assessments/{draft['assessment_id']}/review", json={})
+            assert reviewed.status_code == 200, reviewed.text
+            done = await hr.post(f"/assessments/{draft['assessment_id']}/publish")
+            assert done.status_code == 200, done.text
+            assessment = done.json()
             [published] = await tap.events(AssessmentPublished,
                                            key=assessment["assessment_id"], timeout=PATIENCE)
         today = await hr.post("/assessments", json={
@@ -284,8 +290,8 @@ async def test_one_customers_journey_across_the_four_services(club: Club, kafka_
     assert [a["assessment_id"] for a in listed] == [assessment["assessment_id"]]
     kpis = {k["code"]: k for k in assessment["kpis"]}
     # Yesterday: one shift, kept (clocked in before it started, out after it ended) …
-    assert kpis["punctuality"]["value"] == 100 and kpis["punctuality"]["counted_ids"] == [
-        shift_id]
+    assert kpis["shifts_attended"]["value"] == 100 and kpis["shifts_attended"][
+        "counted_ids"] == [shift_id]
     # … and none of today's work: no visit served, no upheld complaint, no survey yet.
     assert kpis["visits_served"]["value"] == 0 and kpis["visits_served"]["counted_ids"] == []
     assert kpis["upheld_complaints"]["value"] == 0
@@ -298,10 +304,10 @@ async def test_one_customers_journey_across_the_four_services(club: Club, kafka_
     assert (published.event.period_start, published.event.period_end) == (yesterday, yesterday)
     assert published.event.rating == assessment["rating"]
     assert {k.code for k in published.event.kpis} == {
-        code for code, k in kpis.items() if k["measured"]}
+        code for code, k in kpis.items() if k["status"] == "scored"}
     async with club.as_("hr", Role.HEAD, staff.head) as hr:
         evidence = (await hr.get(f"/assessments/{assessment['assessment_id']}/evidence")).json()
-    [kept] = next(k for k in evidence["kpis"] if k["code"] == "punctuality")["counted"]
+    [kept] = next(k for k in evidence["kpis"] if k["code"] == "shifts_attended")["counted"]
     assert kept["attrs"]["arrival_event_id"] == str(arrived.id)  # the door's event, by ce_id
 
     # -- and nothing on the way was dead-lettered by any of the four ----------------------------
@@ -320,10 +326,12 @@ def _weighted_total(template: dict, kpis: dict[str, dict]) -> float:
     weights = total = Decimal(0)
     for item in template["items"]:
         kpi = kpis[item["code"]]
-        if not kpi["measured"]:
+        if kpi["status"] != "scored":  # not measured, not assessed or too few: out of the total
             continue
-        value, target, worst = (Decimal(str(kpi["value"])), Decimal(str(item["target"])),
-                                Decimal(str(item["worst"])))
+        # the targets for this period (per shift ones scaled by the shifts due)
+        value, target, worst = (Decimal(str(kpi["value"])),
+                                Decimal(str(kpi["target_for_period"])),
+                                Decimal(str(kpi["worst_for_period"])))
         score = Decimal(5) * (value - worst) / (target - worst)
         score = min(Decimal(5), max(Decimal(0), score)).quantize(two, ROUND_HALF_UP)
         assert Decimal(str(kpi["score"])) == score, (item["code"], kpi, score)
