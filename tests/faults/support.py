@@ -41,8 +41,10 @@ def slot(day: int, index: int) -> datetime:
     return start + timedelta(days=day + 1, minutes=30 * index)
 
 
-async def events_for(kafka: KafkaConnection, topic: str, keys: set[str]) -> dict[str, list]:
-    """Every distinct event (by ce_id) on `topic` for `keys`, in topic order, per key."""
+async def events_for(kafka: KafkaConnection, topic: str, keys: set[str],
+                     major: int = 1) -> dict[str, list]:
+    """Every distinct event (by ce_id) of one major on `topic` for `keys`, in topic order, per
+    key (a topic carries a newer major beside v1 during its deprecation window)."""
     found: dict[str, list] = {key: [] for key in keys}
     seen: set[UUID] = set()
     async for record in read_topic(kafka, topic, from_beginning=True, limit=None,
@@ -53,6 +55,8 @@ async def events_for(kafka: KafkaConnection, topic: str, keys: set[str]) -> dict
         try:
             envelope, event = decode(list(record.headers or ()), record.value)
         except PoisonMessage:
+            continue
+        if type(event).major != major:
             continue
         if envelope.id in seen:
             continue  # a resend after an outage: the same event, deduplicated by ce_id
