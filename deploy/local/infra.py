@@ -619,8 +619,11 @@ def start_postgres() -> None:
             fail(f"port {POSTGRES_PORT} is taken by another program "
                  f"(set {PROFILE.env_prefix}POSTGRES_PORT)")
         started = time.monotonic()
+        # The port on the command line: the one in postgresql.conf is the one the cluster was
+        # created with, and a port chosen later (CLUB_TEST_POSTGRES_PORT=…) must win.
         result = pg_run([str(pg_bin() / "pg_ctl"), "start", "-D", str(data), "-l", str(log),
-                         "-w", "-t", str(int(READY_TIMEOUT))], capture_output=True, text=True)
+                         "-o", f"-p {POSTGRES_PORT}", "-w", "-t", str(int(READY_TIMEOUT))],
+                        capture_output=True, text=True)
         if result.returncode != 0:
             fail(f"PostgreSQL did not start; see {log}")
         wait_until("PostgreSQL", lambda: subprocess.run(

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from html.parser import HTMLParser
 from uuid import uuid4
 
 import pytest
@@ -282,3 +283,37 @@ def test_production_refuses_the_shared_secret_and_takes_the_provider():
         ServiceSettings(**common, jwt_secret="s" * 64, oidc_issuer="https://sso.example/realms/c")
     settings = ServiceSettings(**common, oidc_issuer="https://sso.example/realms/club")
     assert settings.jwt_secret is None and settings.oidc_issuer.endswith("/club")
+
+
+class _Assets(HTMLParser):
+    """The scripts, styles and icons a page asks its browser to load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "script" and found.get("src"):
+            self.urls.append(found["src"])
+        if tag == "link" and found.get("href"):
+            self.urls.append(found["href"])
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_the_api_pages_load_everything_from_the_service_itself(shell, page):
+    """A back office with no internet still sees its API pages: every script and style the
+    page asks for is served by the service, none by a public CDN."""
+    async with client(shell) as http:
+        html = await http.get(page)
+        assert html.status_code == 200
+        assets = _Assets()
+        assets.feed(html.text)
+        assert assets.urls, "the page loads no script at all"
+        for url in assets.urls:
+            assert url.startswith("/docs/assets/"), f"{page} loads {url} from elsewhere"
+            asset = await http.get(url)
+            assert asset.status_code == 200, url
+            assert len(asset.content) > 1000, url
+    assert "/openapi.json" in html.text  # and what it shows is the service's own API
+    assert "cdn.jsdelivr.net" not in html.text and "fonts.googleapis.com" not in html.text

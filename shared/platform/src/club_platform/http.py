@@ -22,6 +22,7 @@ from club_platform.tracing import configure_tracing, span
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -213,8 +214,11 @@ def create_app(*, runtime: ServiceRuntime, routers: Sequence[APIRouter], title: 
             await runtime.stop()
             log.info("%s stopped", settings.service_name)
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
-                  docs_url="/docs", openapi_url="/openapi.json")
+    # The API pages' scripts and styles come from the service itself, not a public CDN: a
+    # club's back office (and this project's CI) may have no internet, and /docs was blank.
+    app = FastAPIOffline(title=title, description=description, version=version,
+                         lifespan=lifespan, docs_url="/docs", redoc_url="/redoc",
+                         openapi_url="/openapi.json", static_url="/docs/assets")
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier.from_settings(settings)
