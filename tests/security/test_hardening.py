@@ -617,3 +617,41 @@ async def _attack(process, counter: RowCounter, target: Target, token, report) -
         failures.append(f"{target.service} {target.method} {target.path} — the valid "
                         f"request: {control.status_code} {control.text[:200]}")
     return failures
+
+
+# Days at the calendar's ends in a query, a path or a body: the arithmetic of a period (the
+# next day, a day's end in the club's zone) overflowed on them and the answer was a 500 with
+# the connection dropped. Every one is a 422 that names the field.
+CALENDAR_ENDS = [
+    ("reception", Role.ATTENDANT, "GET", "/arrivals?date=9999-12-31", None, "date"),
+    ("reception", Role.ATTENDANT, "GET", "/visits?date=9999-12-31", None, "date"),
+    ("reception", Role.HEAD, "GET", "/day-sheet?date=0001-01-01", None, "date"),
+    ("reception", Role.HEAD, "GET", "/incidents?date=9999-12-31", None, "date"),
+    ("hr", Role.HR_ADMIN, "POST", "/assessments",
+     {"staff_id": str(uuid4()), "period_start": "9999-12-01", "period_end": "9999-12-31"},
+     "period_start"),
+    ("hr", Role.HR_ADMIN, "GET", "/assessments?period_start=9999-12-31", None, "period_start"),
+    ("hr", Role.HR_ADMIN, "GET", "/kpi-templates/attendant/in-force?on=9999-12-31", None, "on"),
+    ("hr", Role.HR_ADMIN, "PUT", "/kpi-templates/attendant/0001-01-01",
+     {"items": [{"code": "punctuality", "weight": 100, "target": "100", "worst": "75"}]},
+     "effective_from"),
+]
+
+
+@pytest.mark.parametrize(("service", "role", "method", "path", "body", "field"), CALENDAR_ENDS,
+                         ids=[f"{c[0]} {c[2]} {c[3]}" for c in CALENDAR_ENDS])
+async def test_a_day_at_the_calendars_end_is_a_422_naming_the_field(
+        club, token, service, role, method, path, body, field):
+    async with client(club[service].url, token(role)) as http:
+        answer = await http.request(method, path, json=body)
+    assert answer.status_code == 422, answer.text
+    assert field in answer.json()["detail"] and "between 1900 and 2199" in answer.text
+
+
+async def test_a_task_due_in_a_nonsense_year_is_refused(club, token):
+    async with client(club["crm"].url, token(Role.CRM_SPECIALIST)) as http:
+        answer = await http.post(f"/complaints/{uuid4()}/tasks", json={
+            "department": "front desk", "description": "call back",
+            "due_at": "0002-01-01T00:00:00Z"})
+    assert answer.status_code == 422, answer.text
+    assert "due_at" in answer.json()["detail"]

@@ -2,6 +2,7 @@
 lower-is-better), rating bands, template checks, periods, measuring and the weighted total."""
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from decimal import Decimal as D
 from pathlib import Path
 from uuid import uuid4
@@ -196,8 +197,13 @@ def test_a_count_with_nothing_counted_is_zero_but_a_mean_is_not_measured():
 
 
 def test_every_kpi_of_the_catalogue_can_be_measured():
+    """With nothing observed, every KPI says what it looked for: a count is zero, a mean or a
+    share has no value (not measured, never a zero a person would be scored on)."""
     for code in CATALOGUE:
-        measure(code, [])
+        found = measure(code, [])
+        assert found.counted == (), code
+        assert found.value in (None, Decimal(0)), (code, found.value)
+        assert found.how, code
 
 
 # ---------------------------------------------------------------- assessing

@@ -20,7 +20,7 @@ from club_contracts.catalogue import ServiceCode
 from club_platform.auth import STAFF_ROLES, SUPERVISORS, Principal, Role, require_roles
 from club_platform.errors import Invalid
 from club_platform.idempotency import claim, remember
-from club_platform.inputs import Moment
+from club_platform.inputs import Day, Moment
 from club_platform.runtime import ServiceRuntime
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
@@ -210,7 +210,7 @@ class Arrival(_Out):
 
 @arrivals_api.get("", response_model=list[Arrival],
                   summary="Bookings expected on a day (the club's today by default)")
-async def list_arrivals(runtime: Runtime, _: Staff, date: dt.date | None = None,
+async def list_arrivals(runtime: Runtime, _: Staff, date: Day | None = None,
                         include_cancelled: bool = False) -> Any:
     start, end = _bounds(runtime, date)
     async with runtime.database.transaction() as session:
@@ -363,7 +363,7 @@ async def complete(visit_id: UUID, runtime: Runtime, principal: FrontDesk) -> An
 
 @visits_api.get("", response_model=list[Visit] | list[MemberVisit],
                 summary="Visits checked in on a day; a member sees only their own")
-async def list_visits(runtime: Runtime, principal: StaffOrMember, date: dt.date | None = None,
+async def list_visits(runtime: Runtime, principal: StaffOrMember, date: Day | None = None,
                       status: Literal["in_progress", "completed"] | None = None,
                       customer_id: UUID | None = None,
                       location_id: UUID | None = None) -> Any:
@@ -466,7 +466,7 @@ async def the_floor(runtime: Runtime, _: Staff) -> Any:
 
 @floor_api.get("/day-sheet", response_model=DaySheet,
                summary="The day sheet: arrivals, visits and incidents of a day")
-async def day_sheet(runtime: Runtime, _: Staff, date: dt.date | None = None) -> Any:
+async def day_sheet(runtime: Runtime, _: Staff, date: Day | None = None) -> Any:
     day = _day(runtime, date)
     start, end = _bounds(runtime, day)
     async with runtime.database.transaction() as session:
@@ -552,7 +552,7 @@ async def report_incident(body: NewIncident, runtime: Runtime, principal: Staff,
 
 
 @incidents_api.get("", response_model=list[Incident], summary="Incidents")
-async def list_incidents(runtime: Runtime, _: Staff, date: dt.date | None = None,
+async def list_incidents(runtime: Runtime, _: Staff, date: Day | None = None,
                          status: Literal["open", "closed"] | None = None,
                          location_id: UUID | None = None) -> Any:
     start = end = None

@@ -52,8 +52,17 @@ def test_service_times_must_make_sense(start, end, words):
 
 
 def test_service_times_allow_a_little_clock_skew():
+    # Two minutes before the check-in and three after "now": the desk's and the tablet's
+    # clocks differ that much, and the record stands ...
     ensure_service_times(VISIT, T0 - timedelta(minutes=2), T0 + timedelta(minutes=63),
                          now=T0 + timedelta(hours=1))
+    # ... but not ten: that is a service given before the customer came, or not yet given.
+    with pytest.raises(Invalid, match="before the customer checked in"):
+        ensure_service_times(VISIT, T0 - timedelta(minutes=10), T0 + timedelta(minutes=30),
+                             now=T0 + timedelta(hours=1))
+    with pytest.raises(Invalid, match="in the future"):
+        ensure_service_times(VISIT, T0, T0 + timedelta(minutes=70),
+                             now=T0 + timedelta(hours=1))
 
 
 def test_a_completed_visit_takes_no_more_services():

@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from club_contracts.base import UtcDatetime
 from club_contracts.catalogue import ComplaintCategory, ComplaintChannel
 from club_contracts.catalogue_v2 import ResolutionCode
 from club_platform.auth import Principal, Role, require_roles
+from club_platform.inputs import Moment
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,7 +72,7 @@ class NewTask(BaseModel):
 
     department: str = Field(min_length=1, max_length=120)
     description: str = Field(min_length=1, max_length=2000)
-    due_at: UtcDatetime | None = None
+    due_at: Moment | None = None
 
 
 class TaskDone(BaseModel):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
 from club_platform.auth import Principal, Role, require_roles
 from club_platform.errors import Forbidden
+from club_platform.inputs import Day
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, Field
 
@@ -61,8 +62,8 @@ class TemplateBody(Body):
 
 class AssessmentRequest(Body):
     staff_id: UUID
-    period_start: date
-    period_end: date = Field(description="Inclusive; the period must be over")
+    period_start: Day
+    period_end: Day = Field(description="Inclusive; the period must be over")
 
 
 @router.get("/kpis", summary="The KPIs the service can measure, with their direction")
@@ -80,7 +81,7 @@ async def list_templates(request: Request, role: StaffRole | None = None,
 @router.get("/kpi-templates/{role}/in-force",
             summary="The template a period starting on `on` is assessed with")
 async def template_in_force(role: StaffRole, request: Request,
-                            on: Annotated[date | None, Query()] = None,
+                            on: Annotated[Day | None, Query()] = None,
                             _: Principal = Depends(anyone_on_staff)) -> dict:
     day = on or now_of(request).astimezone(settings_of(request).club_zone).date()
     return await read(request, lambda s: kpis.template_in_force(s, role, day))
@@ -88,7 +89,7 @@ async def template_in_force(role: StaffRole, request: Request,
 
 @router.put("/kpi-templates/{role}/{effective_from}",
             summary="Set a role's template from a future date on (R2 §5.1)")
-async def put_template(role: StaffRole, effective_from: date, body: TemplateBody,
+async def put_template(role: StaffRole, effective_from: Day, body: TemplateBody,
                        request: Request, principal: Principal = Depends(hr_admin)) -> dict:
     items = [rules.TemplateItem(i.code, i.weight, i.target, i.worst, i.basis, i.min_sample)
              for i in body.items]
@@ -123,7 +124,7 @@ async def assess(body: AssessmentRequest, request: Request, key: IdempotencyKey 
 
 @router.get("/assessments", summary="Assessments (staff see their own, once published)")
 async def list_assessments(request: Request, staff_id: UUID | None = None,
-                           period_start: date | None = None, period_end: date | None = None,
+                           period_start: Day | None = None, period_end: Day | None = None,
                            status: Literal["draft", "reviewed", "published"] | None = None,
                            principal: Principal = Depends(anyone_on_staff)) -> list[dict]:
     if principal.role not in MANAGING_ROLES:
@@ -177,8 +178,8 @@ class SelfScore(Body):
 
 
 class SelfAssessmentBody(Body):
-    period_start: date
-    period_end: date
+    period_start: Day
+    period_end: Day
     text: Annotated[str, Field(min_length=1, max_length=5000)]
     scores: list[SelfScore] = Field(default_factory=list, max_length=50)
 

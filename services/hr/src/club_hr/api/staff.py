@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
 from club_platform.auth import Principal
-from club_platform.inputs import Moment
+from club_platform.inputs import Day, Moment
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
@@ -108,7 +107,7 @@ async def reinstate(staff_id: UUID, body: Reinstatement, request: Request,
 
 class OffboardingStart(Body):
     reason: Reason
-    last_day: date
+    last_day: Day
 
 
 class Evidence(Body):
