@@ -13,7 +13,7 @@ import asyncio
 
 import pytest
 from club_platform.auth import Role
-from club_platform.testing import wait_for
+from club_platform.testing import caught_up, wait_for
 
 from .hr_stream import EVENTS, MIX, READ, hr_stream, hr_tally
 from .traffic import HealthWatch, Producer, ServiceData, consumer_counts
@@ -59,7 +59,10 @@ async def test_hr_killed_mid_stream_and_restarted_keeps_exactly_the_facts_sent(
 
         await wait_for(all_handled, timeout=300, interval=0.5,
                        what=f"all {EVENTS} events handled after the restart")
-        await asyncio.sleep(2)  # anything beyond the events sent would show now
+        # Counted once the group has committed the end of every topic: nothing is left to
+        # be delivered again, so a duplicate would already be in the database.
+        await wait_for(lambda: caught_up(kafka_connection, again.group, list(MIX)), timeout=120,
+                       interval=0.5, what="HR's group committed at the end of every topic")
         tally = await hr_tally(data, records)
         redelivered = (await consumer_counts(again.url)).get("duplicate", 0)
         total_handled = await data.inbox("hr")

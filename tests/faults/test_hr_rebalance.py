@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 from club_platform.auth import Role
-from club_platform.testing import wait_for
+from club_platform.testing import caught_up, wait_for
 
 from .hr_stream import EVENTS, MIX, READ, hr_stream, hr_tally
 from .traffic import HealthWatch, Producer, ServiceData, consumer_counts, group_members
@@ -59,7 +59,10 @@ async def test_one_of_two_hr_replicas_killed_mid_stream_the_rebalance_loses_and_
 
         await wait_for(all_handled, timeout=300, interval=0.5,
                        what=f"all {EVENTS} events handled by the survivor")
-        await asyncio.sleep(2)  # anything beyond the events sent would show now
+        # Counted once the group has committed the end of every topic: nothing is left to
+        # be delivered again, so a duplicate would already be in the database.
+        await wait_for(lambda: caught_up(kafka_connection, survivor.group, list(MIX)), timeout=120,
+                       interval=0.5, what="HR's group committed at the end of every topic")
         tally = await hr_tally(data, records)
         total_handled = await data.inbox("hr")
         survivor_counts = await consumer_counts(survivor.url)

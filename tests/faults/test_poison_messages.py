@@ -43,7 +43,7 @@ from club_platform.auth import Role
 from club_platform.cli import read_topic
 from club_platform.consumer import REPLAY_HEADER
 from club_platform.kafka import KafkaConnection, partitions_of
-from club_platform.testing import client, wait_for
+from club_platform.testing import caught_up, client, wait_for
 from club_platform.testing.processes import ServiceProcess
 from sqlalchemy import text
 
@@ -217,6 +217,14 @@ async def test_poison_dead_lettered_valid_processed_and_replay_after_the_fix_pro
                  for s, c in consumers.items()}
         return all(sizes[s] >= n for s, n in expected.items())
 
+    async def settled(which) -> None:
+        """Each group has committed the end of its topics: its database and dead letters now
+        hold everything sent, and nothing is left to be delivered twice."""
+        for c in which:
+            await wait_for(lambda c=c: caught_up(kafka_connection, c.process.group, c.topics),
+                           timeout=WAIT, interval=1,
+                           what=f"{c.service}'s group committed at the end of its topics")
+
     try:
         async with Producer(kafka_connection) as producer:
             # --- the incident: the inbox grant is gone while valid events arrive
@@ -256,7 +264,7 @@ async def test_poison_dead_lettered_valid_processed_and_replay_after_the_fix_pro
             await wait_for(all_through, timeout=WAIT, interval=1,
                            what="every valid event handled and every poison dead-lettered")
             phases.done("traffic")
-            await asyncio.sleep(2)  # anything beyond what was sent would show now
+            await settled(consumers.values())  # the counts below are final
 
             # 1. exactly the poison (and the incident's events) dead-lettered, with reasons;
             #    exactly the valid events processed, each once, with their effects
@@ -298,7 +306,7 @@ async def test_poison_dead_lettered_valid_processed_and_replay_after_the_fix_pro
             await wait_for(replayed, timeout=WAIT, interval=1,
                            what="the replayed letters processed or dead-lettered again")
             phases.done("replay")
-            await asyncio.sleep(2)
+            await settled(consumers.values())
             for c in consumers.values():
                 letters = await dead_letters(kafka_connection, c.dead_letter_topic)
                 again = _newer(letters, c.letters)
@@ -331,7 +339,7 @@ async def test_poison_dead_lettered_valid_processed_and_replay_after_the_fix_pro
 
             await wait_for(skipped_again, timeout=WAIT, interval=1,
                            what="the second replay skipped by the inbox")
-            await asyncio.sleep(2)
+            await settled([twice])
             now = await consumer_counts(twice.process.url)
             assert now.get("duplicate", 0) - before.get("duplicate", 0) == (
                 INCIDENT * len(twice.topics))
