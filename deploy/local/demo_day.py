@@ -397,6 +397,14 @@ class ClubDay:
             self.staff[name] = person
             self.report.expect("staff.hired", person.id)
             self.narrator.step(f"{name} ({role})")
+        # Their work e-mail for the club's messages to them (CRM sends them; HR's events
+        # carry no contact details), before their shifts: each shift is a message to them.
+        for n, person in enumerate(self.staff.values()):
+            handle = person.name.lower().replace(" ", ".")
+            await self.api["crm"].call("PUT", f"/notifications/staff/{person.id}/contact",
+                                       self.admin, json={
+                                           "email": f"{handle}.{self.run_tag}@staff.example.org",
+                                           "language": "zh-CN" if n % 2 else "en"})
         for person in self.staff.values():
             if person.role == "hr_admin":
                 continue
@@ -406,14 +414,6 @@ class ClubDay:
                 "staff_id": str(person.id), "starts_at": iso(at(self.day, starts)),
                 "ends_at": iso(at(self.day, ends))})
         self.narrator.step("shifts planned")
-        # Their work e-mail for the club's messages to them (CRM sends them; HR's events
-        # carry no contact details).
-        for n, person in enumerate(self.staff.values()):
-            handle = person.name.lower().replace(" ", ".")
-            await self.api["crm"].call("PUT", f"/notifications/staff/{person.id}/contact",
-                                       self.admin, json={
-                                           "email": f"{handle}.{self.run_tag}@staff.example.org",
-                                           "language": "zh-CN" if n % 2 else "en"})
         # Reception and CRM learn who works here from HR's events.
         for person in self.staff.values():
             await until(f"reception knows {person.name}", lambda p=person: self._known(p))

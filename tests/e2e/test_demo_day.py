@@ -115,6 +115,10 @@ async def test_the_demo_days_inbox_holds_each_kind_of_message_once(demo_run):
         "complaint_acknowledged": 2, "complaint_resolved": 2, "complaint_assigned": 2,
         "complaint_escalated": 1,        # to the one deputy (R2 §3.3)
         "discipline_decided": 1,         # the head's decision on a late arrival (R1 §7.2)
+        # Its cases, each told to the person when opened: two late arrivals and the upheld
+        # complaint (R1 §7.2); the attendants' training (R2 §4.2); one shift for each of the
+        # eight on the floor.
+        "discipline_opened": 3, "training_assigned": 4, "shift_changed": 8,
     }
     reminders = report.inbox.get("booking_reminder", 0)
     assert {k: v for k, v in report.inbox.items() if k != "booking_reminder"} == expected
