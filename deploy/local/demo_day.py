@@ -291,6 +291,7 @@ class ClubDay:
         # keeps e-mail addresses and phone numbers unique when the day is run again
         self.run_tag = f"{uuid4().int % 10_000:04d}"
         self.staff: dict[str, Person] = {}
+        self.contacts: dict[str, dict] = {}  # staff name → the work e-mail and language
         self.members: list[Person] = []
         self.walk_ins: list[Person] = []
         self.resources: dict[str, list[dict]] = {}
@@ -401,10 +402,11 @@ class ClubDay:
         # carry no contact details), before their shifts: each shift is a message to them.
         for n, person in enumerate(self.staff.values()):
             handle = person.name.lower().replace(" ", ".")
+            contact = {"email": f"{handle}.{self.run_tag}@staff.example.org",
+                       "language": "zh-CN" if n % 2 else "en"}
             await self.api["crm"].call("PUT", f"/notifications/staff/{person.id}/contact",
-                                       self.admin, json={
-                                           "email": f"{handle}.{self.run_tag}@staff.example.org",
-                                           "language": "zh-CN" if n % 2 else "en"})
+                                       self.admin, json=contact)
+            self.contacts[person.name] = contact
         for person in self.staff.values():
             if person.role == "hr_admin":
                 continue
@@ -945,8 +947,8 @@ class ClubDay:
         """What the day left behind, read back from each service's API."""
         booking, reception, crm, hr = (self.api[s] for s in SERVICES)
         report = self.report
-        report.staff = [{"name": p.name, "role": p.role, "staff_id": str(p.id)}
-                        for p in self.staff.values()]
+        report.staff = [{"name": p.name, "role": p.role, "staff_id": str(p.id),
+                         **self.contacts.get(p.name, {})} for p in self.staff.values()]
         since = iso(at(self.day, "00:00"))
         until_ = iso(at(self.day, "00:00") + timedelta(days=1))
         bookings = [b for b in await booking.get("/bookings", self.head, params={

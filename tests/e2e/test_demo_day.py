@@ -130,3 +130,21 @@ async def test_the_demo_days_inbox_holds_each_kind_of_message_once(demo_run):
     assert set(report.delivery.get("booking_reminder", {})) <= {"sent", "withdrawn"}
     assert {state for kind, states in report.delivery.items() if kind != "booking_reminder"
             for state in states} == {"sent"}
+
+
+async def test_each_staff_member_hears_of_their_shift_and_training_in_their_language(
+        demo_run, mailpit):
+    """HR's shift.changed and training.assigned, through Kafka and CRM, reach each person
+    once, in the language of their work contact (zh-CN or en)."""
+    report = demo_run.report
+    on_floor = [s for s in report.staff if s["role"] != "hr_admin"]
+    assert {s["language"] for s in on_floor} == {"zh-CN", "en"}
+    for person in on_floor:
+        subjects = [m["Subject"] for m in await mailpit.messages_to(person["email"])]
+        zh = person["language"] == "zh-CN"
+        rota = [t for t in subjects if ("排班变更" if zh else "your rota has changed") in t]
+        assert len(rota) == 1, (person["name"], subjects)
+        training = [t for t in subjects
+                    if ("培训通知" if zh else "a training session you must attend") in t]
+        assert len(training) == (person["role"] == "attendant"), (person["name"], subjects)
+
