@@ -268,9 +268,13 @@ def _subscribing_section() -> list[str]:
         "`display_name` (the name shown to customers) and `department`, so the other "
         "services can show who served; treat them as staff personal data. No field holds "
         "free text a person typed about a customer or a colleague: every string is a code "
-        "(an enum, or a code of HR's configuration: `violation`, `rule_ref`, a KPI `code`), "
-        "an id, a time, a policy's title or the staff names above "
-        "(`shared/contracts/tests/test_schema_compatibility.py` keeps it so).",
+        "(an enum, or a code of HR's configuration: `violation`, `rule_ref`, a training's "
+        "`clause`, a KPI `code`), an id, a time, a policy's title or the staff names above "
+        "(`shared/contracts/tests/test_schema_compatibility.py` keeps it so). So "
+        "`discipline.opened` carries the case's rule and violation codes but not what the "
+        "manager wrote about the case, and `training.assigned` the clause a session is held "
+        "under but not its title; both stay in HR (`GET /discipline/cases/{id}`, "
+        "`GET /training/sessions/{id}`).",
         "",
         "### Validating with the schemas",
         "",

@@ -291,6 +291,7 @@ class ClubDay:
         # keeps e-mail addresses and phone numbers unique when the day is run again
         self.run_tag = f"{uuid4().int % 10_000:04d}"
         self.staff: dict[str, Person] = {}
+        self.contacts: dict[str, dict] = {}  # staff name → the work e-mail and language
         self.members: list[Person] = []
         self.walk_ins: list[Person] = []
         self.resources: dict[str, list[dict]] = {}
@@ -397,6 +398,15 @@ class ClubDay:
             self.staff[name] = person
             self.report.expect("staff.hired", person.id)
             self.narrator.step(f"{name} ({role})")
+        # Their work e-mail for the club's messages to them (CRM sends them; HR's events
+        # carry no contact details), before their shifts: each shift is a message to them.
+        for n, person in enumerate(self.staff.values()):
+            handle = person.name.lower().replace(" ", ".")
+            contact = {"email": f"{handle}.{self.run_tag}@staff.example.org",
+                       "language": "zh-CN" if n % 2 else "en"}
+            await self.api["crm"].call("PUT", f"/notifications/staff/{person.id}/contact",
+                                       self.admin, json=contact)
+            self.contacts[person.name] = contact
         for person in self.staff.values():
             if person.role == "hr_admin":
                 continue
@@ -406,14 +416,6 @@ class ClubDay:
                 "staff_id": str(person.id), "starts_at": iso(at(self.day, starts)),
                 "ends_at": iso(at(self.day, ends))})
         self.narrator.step("shifts planned")
-        # Their work e-mail for the club's messages to them (CRM sends them; HR's events
-        # carry no contact details).
-        for n, person in enumerate(self.staff.values()):
-            handle = person.name.lower().replace(" ", ".")
-            await self.api["crm"].call("PUT", f"/notifications/staff/{person.id}/contact",
-                                       self.admin, json={
-                                           "email": f"{handle}.{self.run_tag}@staff.example.org",
-                                           "language": "zh-CN" if n % 2 else "en"})
         # Reception and CRM learn who works here from HR's events.
         for person in self.staff.values():
             await until(f"reception knows {person.name}", lambda p=person: self._known(p))
@@ -945,8 +947,8 @@ class ClubDay:
         """What the day left behind, read back from each service's API."""
         booking, reception, crm, hr = (self.api[s] for s in SERVICES)
         report = self.report
-        report.staff = [{"name": p.name, "role": p.role, "staff_id": str(p.id)}
-                        for p in self.staff.values()]
+        report.staff = [{"name": p.name, "role": p.role, "staff_id": str(p.id),
+                         **self.contacts.get(p.name, {})} for p in self.staff.values()]
         since = iso(at(self.day, "00:00"))
         until_ = iso(at(self.day, "00:00") + timedelta(days=1))
         bookings = [b for b in await booking.get("/bookings", self.head, params={

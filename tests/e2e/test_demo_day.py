@@ -115,6 +115,10 @@ async def test_the_demo_days_inbox_holds_each_kind_of_message_once(demo_run):
         "complaint_acknowledged": 2, "complaint_resolved": 2, "complaint_assigned": 2,
         "complaint_escalated": 1,        # to the one deputy (R2 §3.3)
         "discipline_decided": 1,         # the head's decision on a late arrival (R1 §7.2)
+        # Its cases, each told to the person when opened: two late arrivals and the upheld
+        # complaint (R1 §7.2); the attendants' training (R2 §4.2); one shift for each of the
+        # eight on the floor.
+        "discipline_opened": 3, "training_assigned": 4, "shift_changed": 8,
     }
     reminders = report.inbox.get("booking_reminder", 0)
     assert {k: v for k, v in report.inbox.items() if k != "booking_reminder"} == expected
@@ -126,3 +130,21 @@ async def test_the_demo_days_inbox_holds_each_kind_of_message_once(demo_run):
     assert set(report.delivery.get("booking_reminder", {})) <= {"sent", "withdrawn"}
     assert {state for kind, states in report.delivery.items() if kind != "booking_reminder"
             for state in states} == {"sent"}
+
+
+async def test_each_staff_member_hears_of_their_shift_and_training_in_their_language(
+        demo_run, mailpit):
+    """HR's shift.changed and training.assigned, through Kafka and CRM, reach each person
+    once, in the language of their work contact (zh-CN or en)."""
+    report = demo_run.report
+    on_floor = [s for s in report.staff if s["role"] != "hr_admin"]
+    assert {s["language"] for s in on_floor} == {"zh-CN", "en"}
+    for person in on_floor:
+        subjects = [m["Subject"] for m in await mailpit.messages_to(person["email"])]
+        zh = person["language"] == "zh-CN"
+        rota = [t for t in subjects if ("排班变更" if zh else "your rota has changed") in t]
+        assert len(rota) == 1, (person["name"], subjects)
+        training = [t for t in subjects
+                    if ("培训通知" if zh else "a training session you must attend") in t]
+        assert len(training) == (person["role"] == "attendant"), (person["name"], subjects)
+

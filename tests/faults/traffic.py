@@ -36,16 +36,19 @@ from club_contracts import (
     ComplaintOpened,
     ComplaintResolved,
     CustomerErased,
+    DisciplineOpened,
     DisciplineRecorded,
     Event,
     FollowupCompleted,
     IncidentReported,
     PolicyRevised,
     ServiceDelivered,
+    ShiftChanged,
     StaffChanged,
     StaffHired,
     StaffOffboarded,
     SurveySubmitted,
+    TrainingAssigned,
     VisitCheckedIn,
     VisitCompleted,
 )
@@ -181,6 +184,20 @@ def valid_event(topic: str, rng: random.Random, staff: Sequence[UUID] = ()) -> E
             return DisciplineRecorded(case_id=uuid4(), staff_id=someone(), rule_ref="R2 §6.1",
                                       violation="late_arrival", action="verbal_warning",
                                       decided_by=someone(), decided_at=at)
+        case "discipline.opened":
+            return DisciplineOpened(case_id=uuid4(), staff_id=someone(), rule_ref="R2 §6.1",
+                                    violation="late_arrival", origin="attendance",
+                                    occurred_at=at - timedelta(minutes=5), opened_at=at)
+        case "training.assigned":
+            return TrainingAssigned(session_id=uuid4(), staff_id=someone(), clause="R2 §4.2",
+                                    starts_at=at + timedelta(days=3),
+                                    ends_at=at + timedelta(days=3, hours=2), assigned_at=at)
+        case "shift.changed":
+            return ShiftChanged(shift_id=uuid4(), staff_id=someone(),
+                                change=rng.choice(["scheduled", "cancelled"]),
+                                starts_at=at + timedelta(days=1),
+                                ends_at=at + timedelta(days=1, hours=8), changed_by=someone(),
+                                changed_at=at)
         case "policy.revised":
             return PolicyRevised(policy_id=uuid4(), version=rng.randint(1, 5),
                                  title="Service standards", effective_at=at,
@@ -408,6 +425,11 @@ def _fact(kind: str) -> Effect:
                   f"'{kind}' AND subject_id = ANY(:keys)")
 
 
+def _message(kind: str) -> Effect:
+    return Effect(f"staff messages ({kind})", "SELECT count(*) FROM notifications WHERE "
+                  f"kind = '{kind}' AND source_event_id = ANY(:events)", by="events")
+
+
 _ARRIVALS = "SELECT count(*) FROM expected_arrivals WHERE booking_id = ANY(:keys)"
 
 # Per service and consumed topic. Reception's customer.erased (no notes about these
@@ -460,6 +482,11 @@ EFFECTS: dict[tuple[str, str], Effect | None] = {
     ("crm", "customer.erased"): None,
     ("crm", "discipline.recorded"): None,
     ("crm", "policy.revised"): None,
+    # A staff message is written for each of these whatever the contacts (the sender looks
+    # the address up later): one row per event, counted by the event that wrote it.
+    ("crm", "discipline.opened"): _message("discipline_opened"),
+    ("crm", "training.assigned"): _message("training_assigned"),
+    ("crm", "shift.changed"): _message("shift_changed"),
     ("hr", "complaint.escalated"): _fact("escalation"),
     ("hr", "visit.completed"): _fact("visit"),
     ("hr", "survey.submitted"): _fact("survey"),

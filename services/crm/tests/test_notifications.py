@@ -16,7 +16,10 @@ from club_contracts import (
     BookingCancelled,
     BookingCreated,
     BookingRescheduled,
+    DisciplineOpened,
+    ShiftChanged,
     StaffHired,
+    TrainingAssigned,
 )
 from club_platform.auth import Role
 from club_platform.envelope import envelope_for
@@ -297,6 +300,48 @@ async def test_an_escalation_alerts_the_person_it_is_escalated_to(crm, runtime, 
     assert "第 1 级" in _text(await mailpit.raw(alert["ID"]))
     assert await alerts(deputy_address) == [alert]             # once
     assert await alerts(head_address) == []                    # not the head's yet
+
+
+async def test_a_case_a_training_and_a_rota_change_reach_the_staff_member_once_each(
+        crm, runtime, mailpit, event_publisher):
+    """HR's discipline.opened (R1 §7.2), training.assigned (R2 §4.2) and shift.changed, each
+    delivered twice as Kafka may: one message apiece, in the staff member's language, times in
+    the club's zone."""
+    address = unique_address("rota")
+    staff_id = await _hire(crm, "attendant", address, language="zh-CN")
+    now = _day(50, 10)
+    case_id, session_id, shift_id = uuid4(), uuid4(), uuid4()
+    events = [
+        DisciplineOpened(case_id=case_id, staff_id=staff_id, rule_ref="R2 §6.1",
+                         violation="late_arrival", origin="attendance",
+                         occurred_at=_day(49, 9, 30), opened_at=now),
+        TrainingAssigned(session_id=session_id, staff_id=staff_id, clause="R2 §4.2",
+                         starts_at=_day(53, 14), ends_at=_day(53, 16), assigned_at=now),
+        ShiftChanged(shift_id=shift_id, staff_id=staff_id, change="cancelled",
+                     starts_at=_day(52, 8), ends_at=_day(52, 16), changed_by=uuid4(),
+                     changed_at=now),
+    ]
+    for event in events:
+        envelope = await _publish(event_publisher, event, now)
+        await event_publisher.publish(event, envelope=envelope)        # redelivered
+    for kind in ("discipline_opened", "training_assigned", "shift_changed"):
+        [row] = await _logged(crm, staff_id, kind)
+        assert row["audience"] == "staff" and row["essential"]
+    messages = await _inbox(mailpit, runtime, address, 3, now + timedelta(minutes=1))
+    by_subject = {m["Subject"]: _text(m) for m in messages}
+    assert len(by_subject) == 3
+    case = by_subject["Harbour Club：您有一项纪律案件已立案"]
+    assert f"就您 {_day(49, 9, 30):%Y年%m月%d日 %H:%M} 的“迟到”一事（依据 R2 §6.1）" in case
+    assert str(case_id)[:8] in case and "尚未作出处理决定" in case
+    training = by_subject[f"Harbour Club：培训通知 {_day(53, 14):%Y年%m月%d日 %H:%M}"]
+    assert f"{_day(53, 16):%Y年%m月%d日 %H:%M}（Asia/Shanghai）" in training
+    assert str(session_id)[:8] in training
+    shift = by_subject[f"Harbour Club：排班变更 {_day(52, 8):%Y年%m月%d日 %H:%M}"]
+    assert "的班次已取消" in shift and str(shift_id)[:8] in shift
+    assert all("退订" not in text for text in by_subject.values())     # essential
+    # Once each: the redeliveries wrote nothing, and a later run sends nothing more.
+    await runtime.run_job(NOTIFICATIONS, now + timedelta(hours=1))
+    assert len(await mailpit.messages_to(address)) == 3
 
 
 @pytest.mark.mailpit_outage

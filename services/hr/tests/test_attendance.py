@@ -4,7 +4,7 @@ systems (attendance.clocked), and late arrivals and early leaves beyond the grac
 from datetime import timedelta
 from uuid import uuid4
 
-from club_contracts import AttendanceClocked
+from club_contracts import AttendanceClocked, ShiftChanged
 from club_platform.envelope import envelope_for
 
 
@@ -112,6 +112,22 @@ async def test_cancelling_a_shift_withdraws_its_violations(hr):
                               expect=200)
     assert cancelled.json()["status"] == "cancelled"
     assert [v["status"] for v in await violations(hr, member["staff_id"])] == ["withdrawn"]
+
+
+async def test_scheduling_and_cancelling_a_shift_tells_the_staff_member(hr, kafka_tap):
+    """Each change to someone's rota is published (`shift.changed`), in the transaction that
+    made it, so the staff member hears of it."""
+    member = await hr.hire("attendant")
+    start = hr.clock.now().replace(microsecond=0) + timedelta(days=2)
+    async with kafka_tap("shift.changed") as tap:
+        shift = await hr.shift(member["staff_id"], start)
+        await hr.call("head", "POST", f"/shifts/{shift['shift_id']}/cancellation", expect=200)
+        seen = await tap.events(ShiftChanged, key=shift["shift_id"], count=2)
+    assert [(s.event.change, str(s.event.staff_id), s.event.starts_at, s.event.ends_at)
+            for s in seen] == [
+        ("scheduled", member["staff_id"], start, start + timedelta(hours=8)),
+        ("cancelled", member["staff_id"], start, start + timedelta(hours=8))]
+    assert all(s.event.changed_at == hr.clock.now() and s.event.changed_by for s in seen)
 
 
 async def test_someone_hr_does_not_know_yet_is_still_recorded(hr, event_publisher):

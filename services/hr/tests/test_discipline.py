@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 from club_contracts import (
     DisciplineAppealDecided,
     DisciplineDismissed,
+    DisciplineOpened,
     DisciplineRecorded,
     StaffChanged,
 )
@@ -239,6 +240,46 @@ async def test_a_withdrawn_lateness_withdraws_its_open_case(hr, events, event_pu
     await hr.call("head", "POST", "/attendance/clockings", expect=201, json={
         "direction": "in", "staff_id": str(yu), "at": start.isoformat()})
     assert [c["status"] for c in await cases_of(hr, yu)] == ["withdrawn"]
+
+
+async def test_opening_a_case_tells_the_staff_member_without_its_description(hr, kafka_tap):
+    """R1 §7.2: the person a case is about hears of it when it is opened, before any decision;
+    what the manager wrote stays in HR."""
+    lin = UUID((await hr.hire("attendant"))["staff_id"])
+    occurred = hr.clock.now() - timedelta(hours=3)
+    async with kafka_tap("discipline.opened") as tap:
+        case = (await hr.call("deputy", "POST", "/discipline/cases", expect=201, json={
+            "staff_id": str(lin), "violation": "dress_code",
+            "occurred_at": occurred.isoformat(),
+            "description": "Lin wore slippers on the spa floor"})).json()
+        (seen,) = await tap.events(DisciplineOpened, key=case["case_id"])
+    opened = seen.event
+    assert (opened.staff_id, opened.violation, opened.rule_ref, opened.origin) == (
+        lin, "dress_code", "R1 §4.2", "manual")
+    assert (opened.occurred_at, opened.opened_at) == (occurred, hr.clock.now())
+    assert opened.opened_by is not None and opened.source_event_id is None
+    assert b"slippers" not in seen.record.value
+
+
+async def test_a_case_opened_by_an_event_is_announced_once(hr, events, event_publisher,
+                                                          kafka_tap, hr_caught_up):
+    """A lateness the door reports opens a case: one announcement, however often the door's
+    event is delivered."""
+    mei = UUID((await hr.hire("attendant"))["staff_id"])
+    start = hr.clock.now().replace(microsecond=0) - timedelta(days=2)
+    await hr.shift(mei, start)
+    late = events.door(mei, "in", start + timedelta(minutes=30))
+    envelope = envelope_for(late)
+    async with kafka_tap("discipline.opened") as tap:
+        await event_publisher.publish(late, envelope=envelope)
+        await event_publisher.publish(late, envelope=envelope)  # redelivered
+        await hr_caught_up()
+        (case,) = await cases_of(hr, mei)
+        (seen,) = await tap.events(DisciplineOpened, key=case["case_id"])
+        assert [s for s in await tap.settle() if s.key == case["case_id"]] == [seen]
+    assert (seen.event.origin, seen.event.violation, seen.event.rule_ref) == (
+        "attendance", "late_arrival", "R2 §6.1")
+    assert seen.event.source_event_id == envelope.id
 
 
 async def test_the_rule_catalogue_is_data_the_hr_admin_keeps(hr):

@@ -4,7 +4,7 @@ schedule training when required, track acknowledgements until all have signed.""
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from club_contracts import PolicyRevised
+from club_contracts import PolicyRevised, TrainingAssigned
 
 
 async def test_a_policy_revision_notifies_everyone_schedules_training_and_tracks_signatures(
@@ -12,15 +12,22 @@ async def test_a_policy_revision_notifies_everyone_schedules_training_and_tracks
     ana = UUID((await hr.hire("attendant"))["staff_id"])
     ben = UUID((await hr.hire("crm_specialist"))["staff_id"])
     now = hr.clock.now()
-    async with kafka_tap("policy.revised") as tap:
+    async with kafka_tap("policy.revised", "training.assigned") as tap:
         published = await hr.call("hr_admin", "POST", "/policies", expect=201, json={
             "title": "Dress code", "summary": "Closed shoes at all times (R1 §4.2).",
             "effective_at": (now + timedelta(days=7)).isoformat(), "requires_training": True,
             "training_at": (now + timedelta(days=2)).isoformat()})
         policy = published.json()
         (seen,) = await tap.events(PolicyRevised, key=policy["policy_id"])
+        # Everyone active must attend its training, and each is told (R1 §9.2).
+        await tap.wait_for(lambda s: isinstance(s.event, TrainingAssigned)
+                           and s.event.staff_id in (ana, ben), count=2)
     assert (seen.event.version, seen.event.title, seen.event.requires_training) == (
         1, "Dress code", True)
+    told = [s.event for s in tap.seen if isinstance(s.event, TrainingAssigned)
+            and s.event.staff_id == ana]
+    assert [(t.clause, t.policy_id, t.policy_version) for t in told] == [
+        ("R1 §9.2", UUID(policy["policy_id"]), 1)]
 
     def entry(report: list) -> dict:
         return next(e for e in report if e["policy_id"] == policy["policy_id"])
@@ -91,6 +98,29 @@ async def test_a_policy_revision_notifies_everyone_schedules_training_and_tracks
     assert report["next"]["in_force"] is False
     await hr.call("attendant", "POST", "/policies", expect=403, json={
         "title": "x", "summary": "y", "effective_at": hr.clock.now().isoformat()})
+
+
+async def test_each_required_attendee_is_told_of_the_training_without_its_title(hr, kafka_tap):
+    """R2 §4.2: one `training.assigned` per person required, named or by role; the title a
+    manager wrote stays in HR, the clause travels."""
+    ana = UUID((await hr.hire("attendant"))["staff_id"])
+    ben = UUID((await hr.hire("crm_specialist"))["staff_id"])
+    starts = hr.clock.now().replace(microsecond=0) + timedelta(days=3)
+    async with kafka_tap("training.assigned") as tap:
+        made = (await hr.call("deputy", "POST", "/training/sessions", expect=201, json={
+            "title": "Handling Mrs Wang's allergy", "clause": "R2 §4.2",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=2)).isoformat(),
+            "staff_ids": [str(ana), str(ben)], "roles": []})).json()
+        seen = await tap.events(TrainingAssigned, key=made["session_id"], count=2)
+        assert len([s for s in await tap.settle() if s.key == made["session_id"]]) == 2
+    assert {s.event.staff_id for s in seen} == {ana, ben}
+    for one in seen:
+        assigned = one.event
+        assert (assigned.clause, assigned.starts_at, assigned.ends_at) == (
+            "R2 §4.2", starts, starts + timedelta(hours=2))
+        assert assigned.assigned_at == hr.clock.now() and assigned.policy_id is None
+        assert b"Wang" not in one.record.value
 
 
 async def test_team_training_compliance_counts_in_the_heads_assessment(hr):

@@ -62,12 +62,18 @@ CATALOGUE = {
                              "adjustments computed_total_score"),
     "discipline.recorded": ("case_id", "case_id staff_id rule_ref violation action fine "
                             "suspension_days decided_by decided_at source_event_id"),
+    "discipline.opened": ("case_id", "case_id staff_id rule_ref violation origin occurred_at "
+                          "opened_by opened_at source_event_id"),
     "discipline.dismissed": ("case_id", "case_id staff_id rule_ref violation dismissed_by "
                              "dismissed_at source_event_id"),
     "discipline.appeal_decided": ("case_id", "case_id staff_id outcome action_appealed action "
                                   "decided_by decided_at"),
     "reward.granted": ("reward_id", "reward_id staff_id kind reason rule_ref granted_at"),
     "policy.revised": ("policy_id", "policy_id version title effective_at requires_training"),
+    "training.assigned": ("session_id", "session_id staff_id clause starts_at ends_at policy_id "
+                          "policy_version assigned_at"),
+    "shift.changed": ("shift_id", "shift_id staff_id change starts_at ends_at changed_by "
+                      "changed_at"),
     "attendance.clocked": ("staff_id", "staff_id direction at device_id"),
 }
 

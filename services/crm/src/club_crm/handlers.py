@@ -7,7 +7,8 @@ running inside the transaction that also records the event in the inbox.
 - notifications (services/notifications.py): booking created / moved / cancelled / missed,
   the visit's survey and follow-up call, complaints opened / escalated / resolved (this
   service's own events, consumed like anyone else's, so each message is written with the
-  event's inbox record), discipline decisions and policy revisions for staff, erasure.
+  event's inbox record); for staff, discipline cases opened and decided, policy revisions,
+  trainings they must attend and changes to their rota; erasure.
 
 Every handler converges under repeats and any arrival order: visits and no-shows are keyed by
 their ids, the staff directory keeps the latest effective time. Times come from the events
@@ -32,11 +33,14 @@ from club_contracts import (
     ComplaintOpened,
     ComplaintResolved,
     CustomerErased,
+    DisciplineOpened,
     DisciplineRecorded,
     PolicyRevised,
+    ShiftChanged,
     StaffChanged,
     StaffHired,
     StaffOffboarded,
+    TrainingAssigned,
     VisitCompleted,
 )
 from club_platform.consumer import EventConsumer
@@ -118,6 +122,24 @@ def build_consumer(policy: Policy = Policy()) -> EventConsumer:
                                  envelope: Envelope) -> None:
         if settings is not None:
             await notify.complaint_resolved(session, event, envelope, envelope.time)
+
+    @consumer.handles(DisciplineOpened)
+    async def discipline_opened(session: AsyncSession, event: DisciplineOpened,
+                                envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.discipline_opened(session, event, envelope, envelope.time)
+
+    @consumer.handles(TrainingAssigned)
+    async def training_assigned(session: AsyncSession, event: TrainingAssigned,
+                                envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.training_assigned(session, event, envelope, envelope.time)
+
+    @consumer.handles(ShiftChanged)
+    async def shift_changed(session: AsyncSession, event: ShiftChanged,
+                            envelope: Envelope) -> None:
+        if settings is not None:
+            await notify.shift_changed(session, event, envelope, envelope.time)
 
     @consumer.handles(DisciplineRecorded)
     async def discipline_recorded(session: AsyncSession, event: DisciplineRecorded,

@@ -97,7 +97,8 @@ PAYLOAD = {"ref": str(uuid4()), "booking_id": str(uuid4()), "service": "massage"
            "upheld": True, "resolution": "We were late.", "level": 1, "reason": "sla_breach",
            "category": "service", "severity": "medium", "action": "written_warning",
            "rule": "R1 §7.2", "violation": "late", "title": "Towels", "version": 2,
-           "requires_training": True,
+           "requires_training": True, "occurred": "2026-12-10T01:30:00+00:00",
+           "clause": "R2 §4.2", "change": "scheduled",
            "compensation": {"kind": "voucher", "value": {"amount": "50.00", "currency": "CNY"}}}
 
 
@@ -119,6 +120,25 @@ def test_times_are_the_clubs_and_a_non_essential_message_needs_its_way_out():
     assert "投诉成立" in zh.body and "代金券 50.00 CNY" in zh.body and "We were late." in zh.body
     with pytest.raises(ValueError):
         render(Kind.BOOKING_REMINDER, "en", PAYLOAD, club="C", zone=ZONE)
+
+
+def test_the_staff_messages_of_cases_trainings_and_shifts_read_in_the_clubs_time():
+    opened = {**PAYLOAD, "violation": "late_arrival", "rule": "R2 §6.1"}
+    zh = render(Kind.DISCIPLINE_OPENED, "zh-CN", opened, club="C", zone=ZONE)
+    assert "“迟到”" in zh.body and "2026年12月10日 09:30" in zh.body and "R2 §6.1" in zh.body
+    en = render(Kind.DISCIPLINE_OPENED, "en", {**opened, "violation": "new_rule"}, club="C",
+                zone=ZONE)
+    assert "about new_rule on Thu 10 Dec 2026, 09:30" in en.body    # an unknown code as is
+    training = render(Kind.TRAINING_ASSIGNED, "zh-CN", PAYLOAD, club="C", zone=ZONE)
+    assert "2026年12月11日 09:00 至 2026年12月11日 10:00" in training.body
+    assert "R2 §4.2" in training.body
+    cancelled = {**PAYLOAD, "change": "cancelled"}
+    assert "新增一个班次" in render(Kind.SHIFT_CHANGED, "zh-CN", PAYLOAD, club="C",
+                                  zone=ZONE).body
+    assert "班次已取消" in render(Kind.SHIFT_CHANGED, "zh-CN", cancelled, club="C",
+                                 zone=ZONE).body
+    assert "is cancelled" in render(Kind.SHIFT_CHANGED, "en", cancelled, club="C",
+                                    zone=ZONE).body
 
 
 def test_the_calendar_entry_is_valid_icalendar():

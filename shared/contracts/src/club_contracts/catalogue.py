@@ -399,6 +399,26 @@ class AssessmentPublished(Event):
 DisciplineAction = Literal["verbal_warning", "written_warning", "fine", "suspension", "termination"]
 
 
+class DisciplineOpened(Event):
+    """A case opened about a staff member (R1 §7.2): by hand, by an upheld complaint or by an
+    attendance violation, or a withdrawn one opened again. Nothing is decided yet; what was
+    written about it stays in HR (GET /discipline/cases/{id})."""
+
+    topic = "discipline.opened"
+    key_field = "case_id"
+    producer = "hr"
+
+    case_id: UUID
+    staff_id: UUID
+    rule_ref: Annotated[str, Field(min_length=1, max_length=64)]
+    violation: Annotated[str, Field(min_length=1, max_length=120)]
+    origin: Literal["manual", "complaint", "attendance"]
+    occurred_at: UtcDatetime
+    opened_by: UUID | None = None  # the manager, for a case opened by hand
+    opened_at: UtcDatetime
+    source_event_id: UUID | None = None
+
+
 class DisciplineRecorded(Event):
     topic = "discipline.recorded"
     key_field = "case_id"
@@ -473,6 +493,54 @@ class PolicyRevised(Event):
     title: ShortText
     effective_at: UtcDatetime
     requires_training: bool
+
+
+class TrainingAssigned(Event):
+    """A staff member required to attend a training session (R2 §4.2; R1 §9.2 for a policy
+    revision's): one event per person, keyed by the session so that a session's assignments
+    stay in order. The session's title is written by a person and stays in HR
+    (GET /training/sessions/{id}); the clause it is held under travels instead."""
+
+    topic = "training.assigned"
+    key_field = "session_id"
+    producer = "hr"
+
+    session_id: UUID
+    staff_id: UUID
+    clause: Annotated[str, Field(min_length=1, max_length=64)]
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    policy_id: UUID | None = None  # the policy revision the training is for, if any
+    policy_version: int | None = Field(default=None, ge=1)
+    assigned_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _valid(self) -> TrainingAssigned:
+        _ends_after_start(self.starts_at, self.ends_at, "a training session")
+        return self
+
+
+class ShiftChanged(Event):
+    """A staff member's rota changed: a shift scheduled, or one cancelled. A move is a
+    cancellation and a new shift (HR has no other way to move one). Shifts an offboarding
+    calls off are not announced: `staff.offboarded` says it."""
+
+    topic = "shift.changed"
+    key_field = "shift_id"
+    producer = "hr"
+
+    shift_id: UUID
+    staff_id: UUID
+    change: Literal["scheduled", "cancelled"]
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    changed_by: UUID | None = None
+    changed_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _valid(self) -> ShiftChanged:
+        _ends_after_start(self.starts_at, self.ends_at, "a shift")
+        return self
 
 
 class AttendanceClocked(Event):

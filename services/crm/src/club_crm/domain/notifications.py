@@ -37,12 +37,18 @@ class Kind(StrEnum):
     # staff
     COMPLAINT_ASSIGNED = "complaint_assigned"
     COMPLAINT_ESCALATED = "complaint_escalated"
+    DISCIPLINE_OPENED = "discipline_opened"
     DISCIPLINE_DECIDED = "discipline_decided"
     POLICY_REVISED = "policy_revised"
+    TRAINING_ASSIGNED = "training_assigned"
+    SHIFT_CHANGED = "shift_changed"
 
 
+# Every staff message is essential: each is about the person's own work (a case about them,
+# a training they must attend, their rota), and staff have no unsubscribe link to offer.
 STAFF_KINDS = frozenset({Kind.COMPLAINT_ASSIGNED, Kind.COMPLAINT_ESCALATED,
-                         Kind.DISCIPLINE_DECIDED, Kind.POLICY_REVISED})
+                         Kind.DISCIPLINE_OPENED, Kind.DISCIPLINE_DECIDED, Kind.POLICY_REVISED,
+                         Kind.TRAINING_ASSIGNED, Kind.SHIFT_CHANGED})
 NON_ESSENTIAL = frozenset({Kind.BOOKING_REMINDER, Kind.NO_SHOW, Kind.SURVEY_INVITATION,
                           Kind.FOLLOWUP_SCHEDULED})
 WITH_CALENDAR = frozenset({Kind.BOOKING_CONFIRMED, Kind.BOOKING_MOVED, Kind.BOOKING_CANCELLED})
@@ -174,6 +180,29 @@ _DISCIPLINE = {
            "fine": "a fine", "suspension": "a suspension", "termination": "termination"},
 }
 
+# The codes of HR's default discipline rules, in words; a rule the HR admin adds later shows
+# its code.
+_VIOLATION = {
+    "zh-CN": {"late_arrival": "迟到", "early_leave": "早退", "absence": "缺勤",
+              "upheld_complaint": "顾客投诉经核实成立", "dress_code": "着装不符合规定",
+              "gift_acceptance": "私自收受顾客礼品或好处",
+              "privacy_breach": "侵犯顾客隐私或歧视顾客",
+              "confidentiality_breach": "泄露顾客信息或商业秘密",
+              "private_dealings": "与顾客私下邀约或交易", "facility_misuse": "不当使用会所设施"},
+    "en": {"late_arrival": "late arrival", "early_leave": "early leave", "absence": "absence",
+           "upheld_complaint": "a customer complaint upheld", "dress_code": "dress code",
+           "gift_acceptance": "accepting a customer's gift", "privacy_breach": "privacy breach",
+           "confidentiality_breach": "breach of confidentiality",
+           "private_dealings": "private dealings with a customer",
+           "facility_misuse": "misuse of the club's facilities"},
+}
+_SHIFT = {
+    "zh-CN": {"scheduled": "新增一个班次，{starts} 至 {ends}（{zone}）。",
+              "cancelled": "原定 {starts} 至 {ends}（{zone}）的班次已取消。"},
+    "en": {"scheduled": "a new shift, {starts} to {ends} ({zone}).",
+           "cancelled": "your shift of {starts} to {ends} ({zone}) is cancelled."},
+}
+
 # kind → language → (subject, body). Fields: {club}, times already in the club's time zone,
 # and what the payload holds. Nothing personal beyond what the recipient already owns.
 TEMPLATES: dict[Kind, dict[str, tuple[str, str]]] = {
@@ -266,6 +295,16 @@ TEMPLATES: dict[Kind, dict[str, tuple[str, str]]] = {
                "Complaint {ref} was escalated to you on {escalated}, level {level} (reason: "
                "{reason}); please take it over (R2 §3.3)."),
     },
+    Kind.DISCIPLINE_OPENED: {
+        "zh-CN": ("{club}：您有一项纪律案件已立案",
+                  "人事部门已于 {opened} 就您 {occurred} 的“{violation}”一事（依据 {rule}）"
+                  "立案，案件编号 {ref}。目前尚未作出处理决定；您可在人事系统中查看案件并"
+                  "陈述情况（R1 §7.2）。"),
+        "en": ("{club}: a discipline case has been opened about you",
+               "On {opened}, case {ref} was opened about {violation} on {occurred} (under "
+               "{rule}). Nothing has been decided yet; you can see the case in HR and give your "
+               "account (R1 §7.2)."),
+    },
     Kind.DISCIPLINE_DECIDED: {
         "zh-CN": ("{club}：纪律处理决定",
                   "关于案件 {ref}（{violation}，依据 {rule}），{decided} 作出的决定为：{action}。"
@@ -281,6 +320,21 @@ TEMPLATES: dict[Kind, dict[str, tuple[str, str]]] = {
         "en": ("{club}: a revised policy to acknowledge: {title}",
                "Version {version} of \"{title}\" takes effect on {effective}; please read and "
                "acknowledge it (R1 §9.2). {training}"),
+    },
+    Kind.TRAINING_ASSIGNED: {
+        "zh-CN": ("{club}：培训通知 {starts}",
+                  "您已被安排参加一场培训（依据 {clause}），时间为 {starts} 至 {ends}"
+                  "（{zone}），请准时出席（R2 §4.2）。培训编号 {ref}，详情请在人事系统中查看。"),
+        "en": ("{club}: a training session you must attend, {starts}",
+               "You are required to attend a training session (under {clause}): {starts} to "
+               "{ends} ({zone}) (R2 §4.2). Session reference {ref}; the details are in HR."),
+    },
+    Kind.SHIFT_CHANGED: {
+        "zh-CN": ("{club}：排班变更 {starts}",
+                  "您的排班有变动：{change}班次编号 {ref}。如有疑问，请联系您的主管。"),
+        "en": ("{club}: your rota has changed, {starts}",
+               "Your rota has changed: {change} Shift reference {ref}. If anything is unclear, "
+               "please ask your manager."),
     },
 }
 
@@ -320,12 +374,12 @@ def render(kind: Kind, language: str, payload: dict, *, club: str, zone: ZoneInf
     zh = language == "zh-CN"
     fields: dict[str, object] = {"club": club, "zone": zone.key, "link": link or ""}
     for name in ("starts", "ends", "previous", "completed", "expires", "opened", "due",
-                 "escalated", "decided", "effective"):
+                 "escalated", "decided", "effective", "occurred"):
         if payload.get(name):
             fields[name] = when(payload[name], language, zone)
     fields["ref"] = str(payload.get("ref", ""))[:8]
     for name in ("service", "category", "severity", "reason", "level", "violation", "rule",
-                 "title", "version", "resolution"):
+                 "title", "version", "resolution", "clause"):
         fields[name] = payload.get(name, "")
     if kind is Kind.COMPLAINT_RESOLVED:
         fields["verdict"] = (("经核实，您的投诉成立，我们深表歉意。" if payload.get("upheld")
@@ -336,6 +390,11 @@ def render(kind: Kind, language: str, payload: dict, *, club: str, zone: ZoneInf
     if kind is Kind.DISCIPLINE_DECIDED:
         action = payload.get("action", "")
         fields["action"] = _DISCIPLINE[language].get(action, action)
+    if kind is Kind.DISCIPLINE_OPENED:
+        violation = str(payload.get("violation", ""))
+        fields["violation"] = _VIOLATION[language].get(violation, violation)
+    if kind is Kind.SHIFT_CHANGED:
+        fields["change"] = _SHIFT[language][payload.get("change", "scheduled")].format(**fields)
     if kind is Kind.POLICY_REVISED:
         fields["training"] = ((" 本次修订须参加培训（R2 §4.2）。" if zh else
                                "This revision requires training (R2 §4.2).")

@@ -21,15 +21,24 @@ from club_contracts import (
     ComplaintEscalated,
     ComplaintOpened,
     ComplaintResolved,
+    DisciplineOpened,
     DisciplineRecorded,
     PolicyRevised,
+    ShiftChanged,
+    TrainingAssigned,
     VisitCompleted,
 )
 from club_platform.envelope import Envelope
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from club_crm.domain.notifications import WITH_CALENDAR, Kind, is_essential, reminder_times
+from club_crm.domain.notifications import (
+    STAFF_KINDS,
+    WITH_CALENDAR,
+    Kind,
+    is_essential,
+    reminder_times,
+)
 from club_crm.fieldcrypt import FieldCipher
 from club_crm.schema import (
     complaints,
@@ -55,8 +64,7 @@ async def enqueue(session: AsyncSession, *, kind: Kind, recipient_id: UUID, enve
                   payload: dict, due_at: datetime, now: datetime,
                   booking_id: UUID | None = None, dedupe: str | None = None) -> bool:
     """Write one message; False when this (event, recipient, kind) was already written."""
-    audience = "staff" if kind in (Kind.COMPLAINT_ASSIGNED, Kind.COMPLAINT_ESCALATED,
-                                   Kind.DISCIPLINE_DECIDED, Kind.POLICY_REVISED) else "customer"
+    audience = "staff" if kind in STAFF_KINDS else "customer"
     result = await session.execute(pg_insert(notifications).values(
         notification_id=uuid4(),
         dedupe_key=dedupe or f"{envelope.id}:{recipient_id}:{kind.value}",
@@ -252,6 +260,36 @@ async def complaint_resolved(session: AsyncSession, event: ComplaintResolved,
 
 
 # ------------------------------------------------------------------ staff (R1 §7.2, §9.2)
+
+
+async def discipline_opened(session: AsyncSession, event: DisciplineOpened,
+                            envelope: Envelope, now: datetime) -> None:
+    """The staff member hears a case concerns them before anything is decided (R1 §7.2)."""
+    await enqueue(session, kind=Kind.DISCIPLINE_OPENED, recipient_id=event.staff_id,
+                  envelope=envelope, due_at=now, now=now,
+                  payload={"ref": str(event.case_id), "rule": event.rule_ref,
+                           "violation": event.violation, "origin": event.origin,
+                           "occurred": _iso(event.occurred_at),
+                           "opened": _iso(event.opened_at)})
+
+
+async def training_assigned(session: AsyncSession, event: TrainingAssigned,
+                            envelope: Envelope, now: datetime) -> None:
+    """A training the staff member must attend (R2 §4.2); its title stays in HR."""
+    await enqueue(session, kind=Kind.TRAINING_ASSIGNED, recipient_id=event.staff_id,
+                  envelope=envelope, due_at=now, now=now,
+                  payload={"ref": str(event.session_id), "clause": event.clause,
+                           "starts": _iso(event.starts_at), "ends": _iso(event.ends_at),
+                           "policy_id": str(event.policy_id) if event.policy_id else None,
+                           "policy_version": event.policy_version})
+
+
+async def shift_changed(session: AsyncSession, event: ShiftChanged, envelope: Envelope,
+                        now: datetime) -> None:
+    await enqueue(session, kind=Kind.SHIFT_CHANGED, recipient_id=event.staff_id,
+                  envelope=envelope, due_at=now, now=now,
+                  payload={"ref": str(event.shift_id), "change": event.change,
+                           "starts": _iso(event.starts_at), "ends": _iso(event.ends_at)})
 
 
 async def discipline_recorded(session: AsyncSession, event: DisciplineRecorded,

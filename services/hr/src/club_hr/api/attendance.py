@@ -75,9 +75,10 @@ async def get_shift(shift_id: UUID, request: Request,
 
 @router.post("/shifts/{shift_id}/cancellation", summary="Cancel a shift")
 async def cancel_shift(shift_id: UUID, request: Request,
-                       _: Principal = Depends(managers)) -> dict:
+                       principal: Principal = Depends(managers)) -> dict:
     return await change(request, lambda s: attendance.cancel_shift(
-        s, now=now_of(request), shift_id=shift_id, grace=grace_of(request)))
+        s, now=now_of(request), shift_id=shift_id, grace=grace_of(request),
+        cancelled_by=principal.id))
 
 
 @router.post("/attendance/clockings", status_code=201,

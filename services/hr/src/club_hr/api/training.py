@@ -74,9 +74,9 @@ async def schedule(body: SessionRequest, request: Request, key: IdempotencyKey =
                    principal: Principal = Depends(managers)):
     async def action(session) -> dict:
         session_id = await training.schedule(
-            session, title=body.title, clause=body.clause, starts_at=body.starts_at,
-            ends_at=body.ends_at, staff_ids=body.staff_ids, roles=list(body.roles),
-            created_by=principal.id)
+            session, now=now_of(request), title=body.title, clause=body.clause,
+            starts_at=body.starts_at, ends_at=body.ends_at, staff_ids=body.staff_ids,
+            roles=list(body.roles), created_by=principal.id)
         return await training.get_session(session, session_id)
 
     return await create(request, principal, key, body, action)

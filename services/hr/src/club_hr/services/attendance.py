@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from club_contracts import ShiftChanged
 from club_platform.errors import Conflict, Invalid, NotFound
+from club_platform.outbox import publish
 from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -247,6 +249,10 @@ async def schedule_shift(session: AsyncSession, *, now: datetime, staff_id: UUID
     await session.execute(shifts.insert().values(
         shift_id=shift_id, staff_id=staff_id, starts_at=starts_at, ends_at=ends_at,
         created_by=created_by))
+    # The staff member is told of their new shift (CRM sends the message).
+    await publish(session, ShiftChanged(
+        shift_id=shift_id, staff_id=staff_id, change="scheduled", starts_at=starts_at,
+        ends_at=ends_at, changed_by=created_by, changed_at=now))
     # Clockings may already be there (a schedule entered after the fact, or a door that
     # reported first): judge them now.
     changes = await evaluate(session, staff_id=staff_id, start=starts_at, end=ends_at,
@@ -264,7 +270,7 @@ async def get_shift(session: AsyncSession, shift_id: UUID, grace: timedelta) -> 
 
 
 async def cancel_shift(session: AsyncSession, *, now: datetime, shift_id: UUID,
-                       grace: timedelta) -> dict:
+                       grace: timedelta, cancelled_by: UUID | None = None) -> dict:
     row = (await session.execute(
         select(shifts).where(shifts.c.shift_id == shift_id).with_for_update()
     )).first()
@@ -275,6 +281,9 @@ async def cancel_shift(session: AsyncSession, *, now: datetime, shift_id: UUID,
     await lock(session, "attendance", row.staff_id)
     await session.execute(shifts.update().where(shifts.c.shift_id == shift_id)
                           .values(status="cancelled"))
+    await publish(session, ShiftChanged(
+        shift_id=shift_id, staff_id=row.staff_id, change="cancelled", starts_at=row.starts_at,
+        ends_at=row.ends_at, changed_by=cancelled_by, changed_at=now))
     changes = []
     for violation in (await session.execute(
         select(attendance_violations).where(attendance_violations.c.shift_id == shift_id,

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 from club_contracts import (
     DisciplineAppealDecided,
     DisciplineDismissed,
+    DisciplineOpened,
     DisciplineRecorded,
     Money,
 )
@@ -173,7 +174,9 @@ async def open_case(session: AsyncSession, *, now: datetime, staff_id: UUID, vio
                     subject_ref: str | None = None, source_event_id: UUID | None = None,
                     opened_by: UUID | None = None) -> UUID:
     """Open a case. One per subject (a complaint, a violation): a repeat returns the existing
-    case, and a withdrawn one is opened again."""
+    case, and a withdrawn one is opened again. Each opening (not a repeat) publishes
+    `discipline.opened` in this transaction: the staff member is told a case concerns them
+    (R1 §7.2). The description stays in HR."""
     rule = await rule_for(session, violation)
     if subject_ref is not None:
         existing = (await session.execute(
@@ -189,6 +192,11 @@ async def open_case(session: AsyncSession, *, now: datetime, staff_id: UUID, vio
                                                     == existing.case_id)
                     .values(status=rules.OPEN, description=description,
                             occurred_at=occurred_at, source_event_id=source_event_id))
+                await _announce_opening(
+                    session, case_id=existing.case_id, staff_id=staff_id,
+                    rule_ref=existing.rule_ref, violation=violation, origin=existing.origin,
+                    occurred_at=occurred_at, opened_by=existing.opened_by, opened_at=now,
+                    source_event_id=source_event_id)
             return existing.case_id
     case_id = uuid4()
     await session.execute(insert(discipline_cases).values(
@@ -196,7 +204,21 @@ async def open_case(session: AsyncSession, *, now: datetime, staff_id: UUID, vio
         description=description, occurred_at=occurred_at, origin=origin,
         subject_ref=subject_ref, source_event_id=source_event_id, opened_by=opened_by,
         opened_at=now, status=rules.OPEN))
+    await _announce_opening(
+        session, case_id=case_id, staff_id=staff_id, rule_ref=rule.rule_ref,
+        violation=violation, origin=origin, occurred_at=occurred_at, opened_by=opened_by,
+        opened_at=now, source_event_id=source_event_id)
     return case_id
+
+
+async def _announce_opening(session: AsyncSession, *, case_id: UUID, staff_id: UUID,
+                            rule_ref: str, violation: str, origin: str,
+                            occurred_at: datetime, opened_by: UUID | None,
+                            opened_at: datetime, source_event_id: UUID | None) -> None:
+    await publish(session, DisciplineOpened(
+        case_id=case_id, staff_id=staff_id, rule_ref=rule_ref, violation=violation,
+        origin=origin, occurred_at=occurred_at, opened_by=opened_by, opened_at=opened_at,
+        source_event_id=source_event_id))
 
 
 async def open_case_by_hand(session: AsyncSession, *, now: datetime, staff_id: UUID,

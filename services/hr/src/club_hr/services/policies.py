@@ -74,7 +74,7 @@ async def _publish_version(session: AsyncSession, *, now: datetime, policy_id: U
             raise Invalid("the training for a revision must be scheduled in the future")
         # Everyone active is required to attend (R1 §9.2).
         session_id = await training.schedule(
-            session, title=f"{title} (version {version})", clause="R1 §9.2",
+            session, now=now, title=f"{title} (version {version})", clause="R1 §9.2",
             starts_at=starts_at, ends_at=starts_at + TRAINING_LENGTH, staff_ids=[],
             roles=["head", "deputy", "attendant", "crm_specialist", "hr_admin"],
             created_by=published_by, policy_id=policy_id, policy_version=version)
@@ -178,7 +178,7 @@ async def request_acknowledgements_from_newcomer(session: AsyncSession, *, staff
                     training_sessions.c.session_id == row.training_session_id))).scalar()
             if status == "scheduled":
                 await training.add_attendees(session, row.training_session_id, [staff_id],
-                                             required=True)
+                                             required=True, now=now)
 
 
 async def _version_compliance(session: AsyncSession, version: Any, now: datetime) -> dict:

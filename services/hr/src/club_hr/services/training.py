@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+from club_contracts import TrainingAssigned
 from club_platform.errors import Invalid, NotFound
+from club_platform.outbox import publish
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,17 +65,29 @@ async def _check_on_register(session: AsyncSession, staff_ids: Iterable[UUID]) -
 
 
 async def add_attendees(session: AsyncSession, session_id: UUID, staff_ids: Iterable[UUID],
-                        *, required: bool) -> None:
+                        *, required: bool, now: datetime) -> None:
+    """Add attendees; each one newly required is told (`training.assigned`, in this same
+    transaction), someone already on the list is not told twice."""
     rows = [{"session_id": session_id, "staff_id": s, "attendance_id": uuid4(),
              "required": required} for s in dict.fromkeys(staff_ids)]
-    if rows:
-        await session.execute(insert(training_attendees).values(rows)
-                              .on_conflict_do_nothing())
+    if not rows:
+        return
+    added = (await session.execute(
+        insert(training_attendees).values(rows).on_conflict_do_nothing()
+        .returning(training_attendees.c.staff_id))).scalars().all()
+    if not required or not added:
+        return
+    row = await _session_row(session, session_id)
+    for staff_id in sorted(added):
+        await publish(session, TrainingAssigned(
+            session_id=session_id, staff_id=staff_id, clause=row.clause,
+            starts_at=row.starts_at, ends_at=row.ends_at, policy_id=row.policy_id,
+            policy_version=row.policy_version, assigned_at=now))
 
 
-async def schedule(session: AsyncSession, *, title: str, clause: str, starts_at: datetime,
-                   ends_at: datetime, staff_ids: list[UUID], roles: list[str],
-                   created_by: UUID, policy_id: UUID | None = None,
+async def schedule(session: AsyncSession, *, now: datetime, title: str, clause: str,
+                   starts_at: datetime, ends_at: datetime, staff_ids: list[UUID],
+                   roles: list[str], created_by: UUID, policy_id: UUID | None = None,
                    policy_version: int | None = None) -> UUID:
     """Schedule a session; the named staff and every active member of the named roles are
     required to attend."""
@@ -90,7 +104,7 @@ async def schedule(session: AsyncSession, *, title: str, clause: str, starts_at:
         session_id=session_id, title=title, clause=clause, starts_at=starts_at,
         ends_at=ends_at, policy_id=policy_id, policy_version=policy_version,
         created_by=created_by))
-    await add_attendees(session, session_id, required, required=True)
+    await add_attendees(session, session_id, required, required=True, now=now)
     return session_id
 
 
