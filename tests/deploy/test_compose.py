@@ -61,7 +61,7 @@ def test_the_example_env_file_names_every_required_variable_and_no_secret(root: 
     required = required_variables(root)
     assert required == {"POSTGRES_PASSWORD", "BOOKING_DB_PASSWORD", "RECEPTION_DB_PASSWORD",
                         "CRM_DB_PASSWORD", "HR_DB_PASSWORD", "CLUB_OIDC_ISSUER",
-                        "CRM_FIELD_ENCRYPTION_KEYS"}
+                        "CRM_FIELD_ENCRYPTION_KEYS", "CRM_SMTP_HOST", "CRM_MAIL_FROM"}
     assert set(example) == required, "compose.env.example lists exactly the required values"
     assert all(value == "" for value in example.values()), "no working secret is committed"
     assert "compose.env" in (root / "deploy/.gitignore").read_text().split()
@@ -199,3 +199,10 @@ def test_the_service_settings_validate_from_that_environment(
     password = secret_values[f"{facts.prefix}_DB_PASSWORD"]
     assert url == f"postgresql+asyncpg://{service}:{password}@postgres:5432/{service}", \
         "each service reaches its own database with its own role"
+
+
+def test_crm_sends_through_the_clubs_relay(project: dict, secret_values: dict[str, str]) -> None:
+    env = project["services"]["crm"]["environment"]
+    assert env["CRM_SMTP_HOST"] == secret_values["CRM_SMTP_HOST"]
+    assert env["CRM_MAIL_FROM"] == secret_values["CRM_MAIL_FROM"]
+    assert (env["CRM_SMTP_PORT"], env["CRM_SMTP_STARTTLS"]) == ("587", "true")

@@ -21,9 +21,15 @@ SERVICES = ("booking", "reception", "crm", "hr")
 SECRET_NAMES = ("DATABASE_URL", "JWT_SECRET", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")
 
 
+# What a club gives CRM's release of its own: its mail relay and sender.
+CLUB_MAIL = ["--set", "settings.SMTP_HOST=relay.example.org",
+             "--set", "settings.MAIL_FROM=Club <service@club.example>"]
+
+
 def values_args(service: str, environment: str) -> list[str]:
     return ["-f", f"deploy/helm/values/{service}.yaml",
-            "-f", f"deploy/helm/environments/{environment}.yaml"]
+            "-f", f"deploy/helm/environments/{environment}.yaml",
+            *(CLUB_MAIL if service == "crm" else [])]
 
 
 @pytest.fixture(scope="module")
@@ -285,3 +291,18 @@ def test_a_secret_in_the_settings_is_refused(tools) -> None:
                        "--set", "settings.JWT_SECRET=oops", check=False)
     assert result.returncode != 0
     assert "JWT_SECRET" in result.stderr
+
+
+def test_crm_does_not_render_without_the_clubs_mail_relay(tools) -> None:
+    result = tools.run("helm", "template", "crm", CHART, "-f", "deploy/helm/values/crm.yaml",
+                       "-f", "deploy/helm/environments/example.yaml", check=False)
+    assert result.returncode != 0
+    assert "is required: where the service's messages go" in result.stderr
+
+
+def test_crm_sends_through_the_relay_it_was_given(renders) -> None:
+    configmap = Manifests(renders["crm", "example"]).one("ConfigMap")
+    assert configmap["data"]["CRM_SMTP_HOST"] == "relay.example.org"
+    assert configmap["data"]["CRM_MAIL_FROM"] == "Club <service@club.example>"
+    assert (configmap["data"]["CRM_SMTP_PORT"], configmap["data"]["CRM_SMTP_STARTTLS"]) == (
+        "587", "true")
