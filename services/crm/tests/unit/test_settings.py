@@ -36,3 +36,22 @@ def test_keys_and_delays_from_the_environment(monkeypatch):
     assert len(settings.cipher.key_ids) == 2
     assert settings.post_visit_followup_delay.total_seconds() == 48 * 3600
     assert new not in repr(settings) and old not in repr(settings)
+
+
+def test_unsubscribe_links_outlive_a_key_rotation_until_the_old_key_is_destroyed():
+    from uuid import uuid4
+
+    from club_crm.services.notification_sender import customer_of_token, unsubscribe_token
+
+    old, new = generate_key(), generate_key()
+    customer = uuid4()
+    before = CrmSettings(**BASE, field_encryption_keys=old)
+    during = CrmSettings(**BASE, field_encryption_keys=f"{new},{old}")
+    after = CrmSettings(**BASE, field_encryption_keys=new)
+    link = unsubscribe_token(before, customer)  # in a message sent before the rotation
+    assert customer_of_token(during, link) == customer
+    assert unsubscribe_token(during, customer) != link  # new messages carry the new key's
+    assert customer_of_token(after, link) is None  # the old key destroyed: a clear 404
+    assert customer_of_token(after, unsubscribe_token(during, customer)) == customer
+    assert customer_of_token(during, link[:-2] + ("A" if link[-2] != "A" else "B") + link[-1]) \
+        is None  # a link altered by hand

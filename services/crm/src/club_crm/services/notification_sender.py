@@ -65,15 +65,22 @@ log = logging.getLogger("club.crm.notifications")
 # ------------------------------------------------------------------ unsubscribe links
 
 
-def _unsubscribe_key(settings: CrmSettings) -> bytes:
-    # Derived from the newest field key, so it needs no secret of its own; rotating the key
-    # retires old links, which lead to a clear 404 and are in every later message anew.
-    newest = parse_keys(settings.field_encryption_keys.get_secret_value())[0]
-    return hmac.new(newest, b"club-crm:unsubscribe", hashlib.sha256).digest()
+def _unsubscribe_keys(settings: CrmSettings) -> list[bytes]:
+    """One signing key per field key, newest first, so the link needs no secret of its own.
+    A link is signed with the newest and accepted under any key still listed: during a
+    rotation (services/crm/README.md) the links already in people's inboxes keep working, and
+    only destroying the old key retires them — they then lead to a clear 404, and every later
+    message carries a new one."""
+    return [hmac.new(key, b"club-crm:unsubscribe", hashlib.sha256).digest()
+            for key in parse_keys(settings.field_encryption_keys.get_secret_value())]
+
+
+def _mac(key: bytes, customer: bytes) -> bytes:
+    return hmac.new(key, customer, hashlib.sha256).digest()[:16]
 
 
 def unsubscribe_token(settings: CrmSettings, customer_id: UUID) -> str:
-    mac = hmac.new(_unsubscribe_key(settings), customer_id.bytes, hashlib.sha256).digest()[:16]
+    mac = _mac(_unsubscribe_keys(settings)[0], customer_id.bytes)
     return urlsafe_b64encode(customer_id.bytes + mac).decode().rstrip("=")
 
 
@@ -84,8 +91,9 @@ def customer_of_token(settings: CrmSettings, token: str) -> UUID | None:
         return None
     if len(raw) != 32:
         return None
-    expected = hmac.new(_unsubscribe_key(settings), raw[:16], hashlib.sha256).digest()[:16]
-    return UUID(bytes=raw[:16]) if hmac.compare_digest(expected, raw[16:]) else None
+    signed = any(hmac.compare_digest(_mac(key, raw[:16]), raw[16:])
+                 for key in _unsubscribe_keys(settings))
+    return UUID(bytes=raw[:16]) if signed else None
 
 
 # ------------------------------------------------------------------ recipients
