@@ -99,59 +99,22 @@ def build_consumer(policy: Policy = Policy()) -> EventConsumer:
         if settings is not None:
             await notify.booking_rescheduled(session, settings, event, envelope, envelope.time)
 
-    @consumer.handles(BookingCancelled)
-    async def booking_cancelled(session: AsyncSession, event: BookingCancelled,
-                                envelope: Envelope) -> None:
-        if settings is not None:
-            await notify.booking_cancelled(session, event, envelope, envelope.time)
-
-    @consumer.handles(ComplaintOpened)
-    async def complaint_opened(session: AsyncSession, event: ComplaintOpened,
-                               envelope: Envelope) -> None:
-        if settings is not None:
-            await notify.complaint_opened(session, event, envelope, envelope.time)
-
-    @consumer.handles(ComplaintEscalated)
-    async def complaint_escalated(session: AsyncSession, event: ComplaintEscalated,
-                                  envelope: Envelope) -> None:
-        if settings is not None:
-            await notify.complaint_escalated(session, event, envelope, envelope.time)
-
-    @consumer.handles(ComplaintResolved)
-    async def complaint_resolved(session: AsyncSession, event: ComplaintResolved,
-                                 envelope: Envelope) -> None:
-        if settings is not None:
-            await notify.complaint_resolved(session, event, envelope, envelope.time)
-
-    @consumer.handles(DisciplineOpened)
-    async def discipline_opened(session: AsyncSession, event: DisciplineOpened,
-                                envelope: Envelope) -> None:
-        if settings is not None:
-            await notify.discipline_opened(session, event, envelope, envelope.time)
-
-    @consumer.handles(TrainingAssigned)
-    async def training_assigned(session: AsyncSession, event: TrainingAssigned,
-                                envelope: Envelope) -> None:
-        if settings is not None:
-            await notify.training_assigned(session, event, envelope, envelope.time)
-
-    @consumer.handles(ShiftChanged)
-    async def shift_changed(session: AsyncSession, event: ShiftChanged,
-                            envelope: Envelope) -> None:
-        if settings is not None:
-            await notify.shift_changed(session, event, envelope, envelope.time)
-
-    @consumer.handles(DisciplineRecorded)
-    async def discipline_recorded(session: AsyncSession, event: DisciplineRecorded,
-                                  envelope: Envelope) -> None:
-        if settings is not None:
-            await notify.discipline_recorded(session, event, envelope, envelope.time)
-
-    @consumer.handles(PolicyRevised)
-    async def policy_revised(session: AsyncSession, event: PolicyRevised,
-                             envelope: Envelope) -> None:
-        if settings is not None:
-            await notify.policy_revised(session, event, envelope, envelope.time)
+    # Events whose only effect here is the messages they call for: one table, one handler
+    # shape (without notification settings, as in tools that only ask what is consumed,
+    # nothing is written).
+    messages = {
+        BookingCancelled: notify.booking_cancelled,
+        ComplaintOpened: notify.complaint_opened,
+        ComplaintEscalated: notify.complaint_escalated,
+        ComplaintResolved: notify.complaint_resolved,
+        DisciplineOpened: notify.discipline_opened,
+        TrainingAssigned: notify.training_assigned,
+        ShiftChanged: notify.shift_changed,
+        DisciplineRecorded: notify.discipline_recorded,
+        PolicyRevised: notify.policy_revised,
+    }
+    for event_type, write in messages.items():
+        consumer.handles(event_type)(_messages_of(write, settings))
 
     @consumer.handles(CustomerErased)
     async def customer_erased(session: AsyncSession, event: CustomerErased,
@@ -180,6 +143,15 @@ def build_consumer(policy: Policy = Policy()) -> EventConsumer:
             effective_at=event.effective_at, now=envelope.time)
 
     return consumer
+
+
+def _messages_of(write, settings: CrmSettings | None):
+    async def handle(session: AsyncSession, event, envelope: Envelope) -> None:
+        if settings is not None:
+            await write(session, event, envelope, envelope.time)
+
+    handle.__name__ = write.__name__
+    return handle
 
 
 consumer = build_consumer()
