@@ -163,6 +163,16 @@ async def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0,
         await asyncio.sleep(interval)
 
 
+async def end_offsets(kafka: KafkaConnection, topics: list[str]) -> dict:
+    """The offset after the last record of every partition of `topics`."""
+    consumer = AIOKafkaConsumer(**kafka.client_args(), enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        return await consumer.end_offsets(await partitions_of(consumer, topics))
+    finally:
+        await consumer.stop()
+
+
 async def caught_up(kafka: KafkaConnection, group: str, topics: list[str]) -> bool:
     """True once `group` has committed offsets at the end of every partition of `topics`.
 
@@ -170,12 +180,7 @@ async def caught_up(kafka: KafkaConnection, group: str, topics: list[str]) -> bo
     then on its database and dead-letter topic hold everything sent so far, and nothing is
     left for Kafka to deliver again: a count taken now is final. Tests wait for this rather
     than for a fixed while in which a duplicate "would have shown"."""
-    consumer = AIOKafkaConsumer(**kafka.client_args(), enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(await partitions_of(consumer, topics))
-    finally:
-        await consumer.stop()
+    ends = await end_offsets(kafka, topics)
     admin = AIOKafkaAdminClient(**kafka.client_args())
     await admin.start()
     try:
@@ -190,12 +195,7 @@ async def forget_history(kafka: KafkaConnection, topics: list[str]) -> None:
     """Delete every record of `topics` written so far (Kafka's delete-records). Topics keep
     their records forever, so a flood left there is read again by every rebuild from offset 0;
     only for a broker that is ours to manage."""
-    consumer = AIOKafkaConsumer(**kafka.client_args(), enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(await partitions_of(consumer, topics))
-    finally:
-        await consumer.stop()
+    ends = await end_offsets(kafka, topics)
     admin = AIOKafkaAdminClient(**kafka.client_args())
     await admin.start()
     try:
