@@ -191,3 +191,83 @@ staff_standings = sa.Table(
     sa.Column("role", sa.Text, nullable=True),
     _one_of("status", STAFF_STATUSES),
 )
+
+
+# ---------------------------------------------------------------- safety rounds (R2 §7.1, §7.2)
+
+# Each area's checklist (fire_exits, wet_floors, …): its items in order, each with the wording
+# staff read. Kept here only: the bus carries the codes (docs/events.md).
+safety_checklist_items = sa.Table(
+    "safety_checklist_items",
+    metadata,
+    sa.Column("area", sa.Text, primary_key=True),
+    sa.Column("item", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("wording", sa.Text, nullable=False),
+    sa.Column("updated_by", UUID(as_uuid=True), nullable=True),  # none: seeded
+    sa.Column("updated_at", Time, nullable=False),
+)
+
+# A round scheduled by a supervisor (or called for by an incident); completed once.
+safety_rounds = sa.Table(
+    "safety_rounds",
+    metadata,
+    sa.Column("round_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("area", sa.Text, nullable=False),
+    sa.Column("location_id", UUID(as_uuid=True), sa.ForeignKey("locations.location_id"),
+              nullable=True),
+    sa.Column("walker_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("scheduled_for", Time, nullable=False),
+    sa.Column("scheduled_by", UUID(as_uuid=True), nullable=False),
+    sa.Column("scheduled_at", Time, nullable=False),
+    sa.Column("incident_id", UUID(as_uuid=True), sa.ForeignKey("incidents.incident_id"),
+              nullable=True),
+    sa.Column("completed_at", Time, nullable=True),
+    sa.Column("completed_by", UUID(as_uuid=True), nullable=True),
+)
+sa.Index("safety_rounds_scheduled_for", safety_rounds.c.scheduled_for)
+
+# The checklist as it stood when the round was scheduled, and each item's answer: a later
+# change of the checklist does not change what a round asked.
+safety_round_items = sa.Table(
+    "safety_round_items",
+    metadata,
+    sa.Column("round_id", UUID(as_uuid=True), sa.ForeignKey("safety_rounds.round_id"),
+              primary_key=True),
+    sa.Column("item", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("wording", sa.Text, nullable=False),
+    sa.Column("result", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.CheckConstraint("result IS NULL OR result IN ('pass', 'fail')", name="result_known"),
+)
+
+# A failed item, with its owner and due date, escalated once when past due, closed with
+# evidence. The note and evidence stay here.
+safety_findings = sa.Table(
+    "safety_findings",
+    metadata,
+    sa.Column("finding_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("round_id", UUID(as_uuid=True), sa.ForeignKey("safety_rounds.round_id"),
+              nullable=False, index=True),
+    sa.Column("area", sa.Text, nullable=False),
+    sa.Column("item", sa.Text, nullable=False),
+    sa.Column("location_id", UUID(as_uuid=True), sa.ForeignKey("locations.location_id"),
+              nullable=True),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("owner_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("due_at", Time, nullable=False),
+    sa.Column("opened_at", Time, nullable=False),
+    sa.Column("incident_id", UUID(as_uuid=True), sa.ForeignKey("incidents.incident_id"),
+              nullable=True),
+    sa.Column("overdue_at", Time, nullable=True),
+    sa.Column("escalated_to_role", sa.Text, nullable=True),
+    sa.Column("closed_at", Time, nullable=True),
+    sa.Column("closed_by", UUID(as_uuid=True), nullable=True),
+    sa.Column("evidence", sa.Text, nullable=True),
+    sa.CheckConstraint("escalated_to_role IS NULL OR escalated_to_role IN ('deputy', 'head')",
+                       name="escalated_to_role_known"),
+)
+# What the escalation job scans: the findings still open.
+sa.Index("safety_findings_open_due", safety_findings.c.due_at,
+         postgresql_where=safety_findings.c.closed_at.is_(None))

@@ -23,6 +23,13 @@ class ReceptionSettings(ServiceSettings):
     # A booked customer can be checked in from this long before the booking starts until it
     # ends (R1 §3.2); outside that window they are received as a walk-in.
     check_in_opens_minutes: int = Field(default=120, ge=0, le=24 * 60)
+    # How long a safety finding's owner has to fix it, by area (R2 §7.1): a blocked fire exit
+    # cannot wait a day. Areas not listed get the default. JSON in the environment, e.g.
+    # RECEPTION_SAFETY_FINDING_HOURS='{"fire_exits": 4}'.
+    safety_finding_hours: dict[str, float] = Field(default_factory=lambda: {"fire_exits": 4})
+    safety_finding_default_hours: float = Field(default=24, gt=0, le=24 * 90)
+    # How often the escalation of overdue findings runs.
+    safety_overdue_check_seconds: float = Field(default=60, ge=1)
 
     @field_validator("timezone")
     @classmethod
