@@ -450,6 +450,13 @@ async def set_up(club, token) -> list[Target]:
         Target("reception", "/incidents/{incident_id}/actions",
                f"/incidents/{incident['incident_id']}/actions", Role.ATTENDANT, desk, lambda: {
                    "description": "Mop it", "assigned_to": str(worker), "due_at": _soon(2)}),
+        Target("reception", "/safety/rounds", "/safety/rounds", Role.HEAD, head, lambda: {
+            "area": "fire_exits", "walker_id": str(worker),
+            "location_id": location["location_id"], "scheduled_for": _soon(1)}),
+        Target("reception", "/incidents/{incident_id}/safety-rounds",
+               f"/incidents/{incident['incident_id']}/safety-rounds", Role.HEAD, head,
+               lambda: {"area": "wet_floors", "walker_id": str(worker),
+                        "scheduled_for": _soon(1)}),
         Target("crm", "/customers", "/customers", Role.ATTENDANT, desk, lambda: {
             "customer_id": str(uuid4()), "full_name": "Eva Ng", "phone": "+86 138 0000 0000",
             "email": f"eva-{uuid4().hex[:8]}@example.org", "tier": "gold",

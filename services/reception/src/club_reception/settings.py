@@ -38,6 +38,15 @@ class ReceptionSettings(ServiceSettings):
             zone_of(name)
         return name
 
+    @field_validator("safety_finding_hours")
+    @classmethod
+    def _positive_hours(cls, hours: dict[str, float]) -> dict[str, float]:
+        wrong = sorted(area for area, h in hours.items() if not 0 < h <= 24 * 90)
+        if wrong:
+            raise ValueError(f"hours must be above 0 and at most 2160: {', '.join(wrong)} "
+                             "(RECEPTION_SAFETY_FINDING_HOURS)")
+        return hours
+
     @property
     def zone_name(self) -> str:
         return self.timezone or self.club_time_zone

@@ -82,3 +82,15 @@ def test_who_walks_and_who_closes():
     ensure_may_walk(owner, other, supervisor=True)
     with pytest.raises(Forbidden):
         ensure_may_walk(owner, other, supervisor=False)
+
+
+
+def test_the_due_hours_by_area_are_positive():
+    from club_reception.settings import ReceptionSettings
+
+    required = {"database_url": "postgresql+asyncpg://club@db/reception",
+                "kafka_bootstrap_servers": "kafka:9092", "jwt_secret": "x" * 32}
+    with pytest.raises(ValueError, match=r"at most 2160: wet_floors"):
+        ReceptionSettings(**required, safety_finding_hours={"wet_floors": 0})
+    settings = ReceptionSettings(**required, safety_finding_hours={"wet_floors": 2})
+    assert settings.safety_finding_hours == {"wet_floors": 2}
