@@ -577,6 +577,15 @@ class ClubDay:
         assert self.door is not None
         await self.door.badge(person, direction, moment)
         self.report.expect("attendance.clocked", person.id)
+        # HR judges shifts on its clock: the day moves on only once HR has read the badge,
+        # or on a busy machine a clock-in still in flight could be judged an absence.
+        await until(f"HR records {person.name}'s badge {direction}",
+                    lambda: self._clocked(person, direction, moment))
+
+    async def _clocked(self, person: Person, direction: str, moment: datetime) -> bool:
+        found = await self.api["hr"].get("/attendance/clockings", self.head, params={
+            "staff_id": str(person.id), "since": iso(moment - timedelta(seconds=1))})
+        return any(c["direction"] == direction for c in found)
 
     async def _late(self, person: Person) -> bool:
         found = await self.api["hr"].get("/attendance/violations", self.head,
@@ -676,8 +685,16 @@ class ClubDay:
         visit.visit_id = made["visit_id"]
         self.report.expect("visit.checked_in", visit.visit_id)
         if visit.booking_id:
-            # Booking learns of the check-in and publishes the booking fulfilled.
+            # Booking learns of the check-in and publishes the booking fulfilled. The day
+            # waits for it: the demo's clock jumps minutes in a moment, and on a busy machine
+            # it could pass the no-show sweep's grace before booking had read the check-in.
+            await until(f"booking learns booking {visit.booking_id} is fulfilled",
+                        lambda: self._fulfilled(visit.booking_id))
             self.report.expect("booking.fulfilled", visit.booking_id)
+
+    async def _fulfilled(self, booking_id: str) -> bool:
+        found = await self.api["booking"].get(f"/bookings/{booking_id}", self.head)
+        return found["status"] == "fulfilled"
 
     async def _expected(self, booking_id: str) -> bool:
         found = await self.api["reception"].get(f"/arrivals/{booking_id}", self.head,
