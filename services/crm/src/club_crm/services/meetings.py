@@ -227,6 +227,8 @@ async def add_action(session: AsyncSession, cipher: FieldCipher, principal: Prin
                      due_at: datetime, complaint_ids: list[UUID],
                      incident_ids: list[UUID]) -> dict:
     await _load(session, meeting_id)
+    if not text.strip():
+        raise Invalid("say what is to be done: the text is required")
     if due_at <= now:
         raise Invalid("due_at must be in the future")
     if not await _known_staff(session, [owner_id], active=True):
