@@ -42,6 +42,9 @@ from club_contracts import (
     FollowupCompleted,
     IncidentReported,
     PolicyRevised,
+    SafetyFindingClosed,
+    SafetyFindingOpened,
+    SafetyFindingOverdue,
     ServiceDelivered,
     ShiftChanged,
     StaffChanged,
@@ -173,6 +176,20 @@ def valid_event(topic: str, rng: random.Random, staff: Sequence[UUID] = ()) -> E
                 severity=rng.choice(["low", "medium"]), location_id=uuid4(),
                 reported_by=someone(), occurred_at=at - timedelta(minutes=rng.randint(1, 90)),
                 reported_at=at)
+        case "safety.finding_opened":
+            return SafetyFindingOpened(
+                finding_id=uuid4(), round_id=uuid4(), area=rng.choice(["pool", "gym", "lobby"]),
+                item="floor_dry", owner_id=someone(), due_at=at + timedelta(hours=4),
+                opened_at=at)
+        case "safety.finding_overdue":
+            return SafetyFindingOverdue(
+                finding_id=uuid4(), owner_id=someone(), due_at=at - timedelta(hours=1),
+                escalated_to_role=rng.choice(["deputy", "head"]), overdue_at=at)
+        case "safety.finding_closed":
+            due = at + timedelta(hours=rng.choice([-2, 2]))
+            return SafetyFindingClosed(
+                finding_id=uuid4(), owner_id=someone(), closed_by=someone(), due_at=due,
+                closed_at=at, on_time=at <= due)
         case "customer.erased":
             return CustomerErased(customer_id=uuid4(), erased_at=at)
         case "complaint.escalated":
@@ -487,6 +504,19 @@ EFFECTS: dict[tuple[str, str], Effect | None] = {
     ("crm", "discipline.opened"): _message("discipline_opened"),
     ("crm", "training.assigned"): _message("training_assigned"),
     ("crm", "shift.changed"): _message("shift_changed"),
+    # The facts the service meetings' agendas count (R2 §9.1): one row per incident or
+    # finding, its state the latest of its events.
+    ("crm", "incident.reported"): Effect(
+        "incidents seen", "SELECT count(*) FROM incidents_seen WHERE incident_id = ANY(:keys)"),
+    ("crm", "safety.finding_opened"): Effect(
+        "safety findings, open", "SELECT count(*) FROM safety_findings "
+        "WHERE finding_id = ANY(:keys) AND area IS NOT NULL"),
+    ("crm", "safety.finding_overdue"): Effect(
+        "safety findings, overdue", "SELECT count(*) FROM safety_findings "
+        "WHERE finding_id = ANY(:keys) AND state = 'overdue'"),
+    ("crm", "safety.finding_closed"): Effect(
+        "safety findings, closed", "SELECT count(*) FROM safety_findings "
+        "WHERE finding_id = ANY(:keys) AND state = 'closed'"),
     ("hr", "complaint.escalated"): _fact("escalation"),
     ("hr", "visit.completed"): _fact("visit"),
     ("hr", "survey.submitted"): _fact("survey"),

@@ -49,7 +49,8 @@ EVENT_FED = {
     "booking": {"erased_customers"},                       # customer.erased
     "reception": {"expected_arrivals", "staff", "staff_standings"},  # booking.*, staff.*
     "crm": {"visits", "no_shows", "staff", "followups", "survey_invitations",
-            "notifications"},  # written as the CRM handles events (complaint.opened, …)
+            "notifications", "incidents_seen", "safety_findings"},
+    # written as the CRM handles events (complaint.opened, incident.reported, …)
     "hr": {"kpi_facts", "erased_customers"},
 }
 IGNORED = {"inbox", "outbox", "alembic_version"}
@@ -413,6 +414,18 @@ async def set_up(club, token) -> list[Target]:
         return found.json()
 
     (invited,) = await wait_for(invitation, timeout=60, what="the CRM's survey invitation")
+
+    # crm: a service meeting (R2 §9.1), once the CRM's staff directory knows the attendee
+    def meeting_body() -> dict:
+        return {"period_from": _soon(-24 * 7), "period_until": _soon(0),
+                "scheduled_for": _soon(2), "attendee_ids": [str(worker)]}
+
+    async def scheduled() -> dict | None:
+        async with client(club["crm"].url, token(Role.HEAD, subject=head)) as http:
+            answer = await http.post("/meetings", json=meeting_body())
+        return answer.json() if answer.status_code == 201 else None
+
+    meeting = await wait_for(scheduled, timeout=60, what="the CRM knows the staff member")
     later = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     visit_path = f"/visits/{visit['visit_id']}"
     return [
@@ -475,6 +488,11 @@ async def set_up(club, token) -> list[Target]:
         Target("crm", "/surveys/respond/{token}", f"/surveys/respond/{invited['token']}",
                Role.MEMBER, customer, lambda: {"csat": 4, "nps": 9, "comment": "Lovely"},
                once=True),
+        Target("crm", "/meetings", "/meetings", Role.HEAD, head, meeting_body),
+        Target("crm", "/meetings/{meeting_id}/actions",
+               f"/meetings/{meeting['meeting_id']}/actions", Role.HEAD, head, lambda: {
+                   "text": "Check the boiler weekly", "owner_id": str(worker),
+                   "due_at": _soon(48), "complaint_ids": [complaint["complaint_id"]]}),
         Target("hr", "/staff", "/staff", Role.HR_ADMIN, admin, lambda: {
             "display_name": "New Hire", "role": "attendant", "department": "service",
             "hired_at": _soon(-1), "staff_id": str(uuid4())}),
