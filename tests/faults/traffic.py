@@ -40,6 +40,7 @@ from club_contracts import (
     DisciplineRecorded,
     Event,
     FollowupCompleted,
+    ImprovementActionCompleted,
     IncidentReported,
     PolicyRevised,
     SafetyFindingClosed,
@@ -51,6 +52,8 @@ from club_contracts import (
     StaffHired,
     StaffOffboarded,
     SurveySubmitted,
+    TaskCompleted,
+    TaskOverdue,
     TrainingAssigned,
     VisitCheckedIn,
     VisitCompleted,
@@ -192,6 +195,18 @@ def valid_event(topic: str, rng: random.Random, staff: Sequence[UUID] = ()) -> E
                 closed_at=at, on_time=at <= due)
         case "customer.erased":
             return CustomerErased(customer_id=uuid4(), erased_at=at)
+        case "task.completed":
+            due = at + timedelta(hours=rng.choice([-2, 2]))
+            return TaskCompleted(task_id=uuid4(), owner_id=someone(), completed_by=someone(),
+                                 due_at=due, completed_at=at, on_time=at <= due)
+        case "task.overdue":
+            return TaskOverdue(task_id=uuid4(), owner_id=someone(), due_at=at,
+                               escalated_to_role="deputy", overdue_at=at + timedelta(hours=1))
+        case "improvement.action_completed":
+            due = at + timedelta(days=rng.choice([-1, 1]))
+            return ImprovementActionCompleted(action_id=uuid4(), meeting_id=uuid4(),
+                                              owner_id=someone(), due_at=due, completed_at=at,
+                                              on_time=at <= due)
         case "complaint.escalated":
             return ComplaintEscalated(complaint_id=uuid4(), level=1, reason="sla_breach",
                                       escalated_to_role="deputy", escalated_at=at,
@@ -524,6 +539,10 @@ EFFECTS: dict[tuple[str, str], Effect | None] = {
     ("hr", "complaint.resolved"): _fact("complaint_resolved"),
     ("hr", "followup.completed"): _fact("followup"),
     ("hr", "incident.reported"): _fact("incident_reported"),
+    ("hr", "task.completed"): _fact("task"),
+    ("hr", "task.overdue"): _fact("task"),
+    ("hr", "safety.finding_closed"): _fact("finding_closed"),
+    ("hr", "improvement.action_completed"): _fact("improvement_action"),
     ("hr", "attendance.clocked"): Effect(
         "clockings", "SELECT count(*) FROM clockings WHERE source_event_id = ANY(:events)",
         by="events"),

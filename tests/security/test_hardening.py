@@ -538,6 +538,14 @@ async def set_up(club, token) -> list[Target]:
                lambda: {"grounds": "The period had two closed days"}, once=True),
         Target("hr", "/self-assessments", "/self-assessments", Role.ATTENDANT, worker,
                self_assessment),
+        # a fresh code each time: a skill's code is added once
+        Target("hr", "/skills", "/skills", Role.HR_ADMIN, admin, lambda: {
+            "code": f"skill_{uuid4().hex[:12]}", "name": "Wine service"}),
+        Target("hr", "/staff/{staff_id}/skills", f"/staff/{worker}/skills", Role.HEAD, head,
+               lambda: {"skill": "teamwork", "level": 2,
+                        "assessed_on": (datetime.now(UTC).date()
+                                        - timedelta(days=1)).isoformat(),
+                        "note": "Covers for colleagues at the desk"}),
         # replacing rather than creating, but the same hazards: unbounded numbers and text
         Target("hr", "/discipline/rules/{code}", "/discipline/rules/hardening", Role.HR_ADMIN,
                admin, lambda: {
