@@ -9,12 +9,14 @@ from fastapi import FastAPI
 
 from club_reception.api import routers
 from club_reception.handlers import consumer
+from club_reception.jobs import build_jobs
 from club_reception.settings import ReceptionSettings
 
 
 def build_app(settings: ReceptionSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or ReceptionSettings()
-    runtime = ServiceRuntime(settings, consumer=consumer, clock=clock)
+    runtime = ServiceRuntime(settings, consumer=consumer, jobs=build_jobs(settings),
+                             clock=clock)
     return create_app(
         runtime=runtime,
         routers=routers,

@@ -23,6 +23,8 @@ class ReceptionSettings(ServiceSettings):
     # A booked customer can be checked in from this long before the booking starts until it
     # ends (R1 §3.2); outside that window they are received as a walk-in.
     check_in_opens_minutes: int = Field(default=120, ge=0, le=24 * 60)
+    # How often the follow-up of tasks looks for those past due and not done (R2 §2.2).
+    task_check_seconds: float = Field(default=60, gt=0, le=24 * 3600)
 
     @field_validator("timezone")
     @classmethod
