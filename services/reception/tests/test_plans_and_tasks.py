@@ -171,7 +171,7 @@ async def test_staff_and_members_are_refused_what_is_not_theirs(desk):
 
 
 async def test_bad_plans_and_tasks_are_refused_with_a_reason(desk):
-    monday, deputy, ana, _bo = await _a_week_ahead(desk)
+    monday, _deputy, ana, _bo = await _a_week_ahead(desk)
     day = monday.date().isoformat()
     async with desk.as_role("head") as head:
         backwards = await head.post("/plans", json={

@@ -10,8 +10,8 @@ import pytest
 from club_platform.errors import Invalid
 
 from club_reception.domain.tasks import (
-    escalates_to,
     ensure_period,
+    escalates_to,
     iso_weekdays,
     missing_items,
     occurrences,
