@@ -643,6 +643,7 @@ CALENDAR_ENDS = [
     ("reception", Role.ATTENDANT, "GET", "/visits?date=9999-12-31", None, "date"),
     ("reception", Role.HEAD, "GET", "/day-sheet?date=0001-01-01", None, "date"),
     ("reception", Role.HEAD, "GET", "/incidents?date=9999-12-31", None, "date"),
+    ("reception", Role.ATTENDANT, "GET", "/tasks?date=9999-12-31", None, "date"),
     ("hr", Role.HR_ADMIN, "POST", "/assessments",
      {"staff_id": str(uuid4()), "period_start": "9999-12-01", "period_end": "9999-12-31"},
      "period_start"),
