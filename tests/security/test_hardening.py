@@ -391,6 +391,10 @@ async def set_up(club, token) -> list[Target]:
     incident = await call("reception", Role.ATTENDANT, desk, "POST", "/incidents", json={
         "category": "facility", "severity": "low", "location_id": location["location_id"],
         "description": "A wet floor"})
+    # a week's plan (from yesterday, so "in two hours" is in it in any club time zone)
+    week = [(datetime.now(UTC).date() + timedelta(days=d)).isoformat() for d in (-1, 6)]
+    plan = await call("reception", Role.HEAD, head, "POST", "/plans", json={
+        "title": "This week", "period_start": week[0], "period_end": week[1]})
 
     # crm: a customer with a complaint
     customer = uuid4()
@@ -470,6 +474,18 @@ async def set_up(club, token) -> list[Target]:
                f"/incidents/{incident['incident_id']}/safety-rounds", Role.HEAD, head,
                lambda: {"area": "wet_floors", "walker_id": str(worker),
                         "scheduled_for": _soon(1)}),
+        Target("reception", "/routines", "/routines", Role.HEAD, head, lambda: {
+            "code": f"opening_{uuid4().hex[:8]}", "title": "Opening", "time_of_day": "08:00",
+            "weekdays": ["monday", "friday"], "owner_id": str(worker),
+            "location_id": location["location_id"], "checklist": ["lights", "till"]}),
+        Target("reception", "/plans", "/plans", Role.HEAD, head, lambda: {
+            "title": "Next week", "period_start": week[0], "period_end": week[1],
+            "routines": []}),
+        Target("reception", "/plans/{plan_id}/tasks", f"/plans/{plan['plan_id']}/tasks",
+               Role.HEAD, head, lambda: {
+                   "title": "Restock towels", "owner_id": str(worker),
+                   "location_id": location["location_id"], "due_at": _soon(2),
+                   "checklist": ["spa", "gym"]}),
         Target("crm", "/customers", "/customers", Role.ATTENDANT, desk, lambda: {
             "customer_id": str(uuid4()), "full_name": "Eva Ng", "phone": "+86 138 0000 0000",
             "email": f"eva-{uuid4().hex[:8]}@example.org", "tier": "gold",
@@ -660,6 +676,7 @@ CALENDAR_ENDS = [
     ("reception", Role.ATTENDANT, "GET", "/visits?date=9999-12-31", None, "date"),
     ("reception", Role.HEAD, "GET", "/day-sheet?date=0001-01-01", None, "date"),
     ("reception", Role.HEAD, "GET", "/incidents?date=9999-12-31", None, "date"),
+    ("reception", Role.ATTENDANT, "GET", "/tasks?date=9999-12-31", None, "date"),
     ("hr", Role.HR_ADMIN, "POST", "/assessments",
      {"staff_id": str(uuid4()), "period_start": "9999-12-01", "period_end": "9999-12-31"},
      "period_start"),

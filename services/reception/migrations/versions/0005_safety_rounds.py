@@ -2,8 +2,8 @@
 answers, and the findings a failed item opens; seeded with the four checklists a club starts
 with (fire exits, wet floors, equipment, first aid), which the head or deputy then rewrites.
 
-Revision ID: 0005_safety_rounds
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import datetime as dt
@@ -11,8 +11,8 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_safety_rounds"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -30,6 +30,8 @@ class ReceptionSettings(ServiceSettings):
     safety_finding_default_hours: float = Field(default=24, gt=0, le=24 * 90)
     # How often the escalation of overdue findings runs.
     safety_overdue_check_seconds: float = Field(default=60, ge=1)
+    # How often the follow-up of tasks looks for those past due and not done (R2 §2.2).
+    task_check_seconds: float = Field(default=60, gt=0, le=24 * 3600)
 
     @field_validator("timezone")
     @classmethod
