@@ -198,6 +198,9 @@ class Api:
     async def post(self, path: str, who: Person | None, json: Any = None, **kwargs: Any) -> Any:
         return await self.call("POST", path, who, json=json, **kwargs)
 
+    async def put(self, path: str, who: Person | None, json: Any = None, **kwargs: Any) -> Any:
+        return await self.call("PUT", path, who, json=json, **kwargs)
+
     async def close(self) -> None:
         await self.http.aclose()
 
@@ -304,6 +307,11 @@ class ClubDay:
         self.followups_done: dict[UUID, int] = Counter()
         self.surveys: list[dict] = []
         self.door: DoorSystem | None = None
+        # The department's own work: the morning briefing, a safety round's finding.
+        self.briefing_checklist: list[str] = []
+        self.briefing_task: str | None = None
+        self.finding: str | None = None
+        self.finding_owner: Person | None = None
 
     # ------------------------------------------------------------------ people
 
@@ -646,6 +654,14 @@ class ClubDay:
              lambda: self.deputy_answers())
         plan(opened + timedelta(minutes=170), "the complaint is resolved, upheld",
              lambda: self.resolve_upheld(first))
+        plan(at(self.day, "09:22"), "the deputy plans the day: the morning briefing",
+             lambda: self.plan_the_day())
+        plan(at(self.day, "09:40"), "the deputy holds the briefing (a task done on time)",
+             lambda: self.hold_the_briefing())
+        plan(at(self.day, "10:05"), "a safety round of the fire exits finds one blocked",
+             lambda: self.walk_a_safety_round())
+        plan(at(self.day, "11:10"), "the blocked exit is cleared and the finding closed",
+             lambda: self.close_the_finding())
         plan(at(self.day, "12:50"), "a facility complaint by phone",
              lambda: self.facility_complaint())
         plan(at(self.day, "13:05"), "the specialist answers it",
@@ -816,6 +832,81 @@ class ClubDay:
         complaint["handled_by"] = handler
         self.report.expect("complaint.resolved", complaint["id"])
 
+    # ---------------------------------------------------------------- running the department
+
+    async def plan_the_day(self) -> None:
+        """The deputy's plan for the day (R1 §2.2, §8.1; R2 §2.2): the morning briefing, a
+        routine of the club's, planned as the day's one occurrence."""
+        reception = self.api["reception"]
+        self.briefing_checklist = ["today's bookings", "safety reminders"]
+        routine = await reception.post("/routines", self.deputy, {
+            "code": f"daily_briefing_{self.run_tag}", "title": "Morning briefing",
+            "time_of_day": "09:45", "weekdays": ["monday", "tuesday", "wednesday", "thursday",
+                                                 "friday", "saturday", "sunday"],
+            "owner_id": str(self.deputy.id), "location_id": self.locations[LOUNGE],
+            "checklist": self.briefing_checklist})
+        plan = await reception.post("/plans", self.deputy, {
+            "title": f"The day of {self.day}", "period_start": self.day.isoformat(),
+            "period_end": self.day.isoformat(), "routines": [routine["code"]]})
+        self.briefing_task = plan["tasks"][0]["task_id"]
+        self.report.expect("task.assigned", self.briefing_task)
+
+    async def hold_the_briefing(self) -> None:
+        await self.api["reception"].post(f"/tasks/{self.briefing_task}/complete", self.deputy, {
+            "ticked": self.briefing_checklist, "note": "Everyone present; two new members."})
+        self.report.expect("task.completed", self.briefing_task)
+
+    async def walk_a_safety_round(self) -> None:
+        """A round of the fire exits (R2 §7.1): one exit blocked by a laundry trolley becomes
+        a finding for the walker to fix."""
+        reception = self.api["reception"]
+        walker = self.attendants[0]
+        checklist = await reception.get("/safety/checklists/fire_exits", self.deputy)
+        scheduled = await reception.post("/safety/rounds", self.deputy, {
+            "area": "fire_exits", "walker_id": str(walker.id),
+            "location_id": self.locations[LOUNGE]})
+        items = [i["item"] for i in checklist["items"]]
+        walked = await reception.post(
+            f"/safety/rounds/{scheduled['round_id']}/complete", walker, {"answers": [
+                {"item": item, "result": "fail", "note": "A laundry trolley blocks the exit."}
+                if n == 0 else {"item": item, "result": "pass"}
+                for n, item in enumerate(items)]})
+        self.finding = walked["finding_ids"][0]
+        self.finding_owner = walker
+        self.report.expect("safety.round_completed", scheduled["round_id"])
+        self.report.expect("safety.finding_opened", self.finding)
+
+    async def close_the_finding(self) -> None:
+        await self.api["reception"].post(
+            f"/safety/findings/{self.finding}/close", self.finding_owner,
+            {"evidence": "Trolley moved to the laundry; exit checked clear and signed."})
+        self.report.expect("safety.finding_closed", self.finding)
+
+    async def hold_the_service_meeting(self) -> None:
+        """The end-of-day service meeting (R2 §9.1; R1 §5.3): its agenda is the day's own
+        figures; its action answers the upheld complaint."""
+        crm = self.api["crm"]
+        people = [self.head, self.deputy, *self.specialists, *self.attendants]
+        meeting = await crm.post("/meetings", self.head, {
+            "period_from": iso(at(self.day, "00:00")),
+            "period_until": iso(at(self.day, "00:00") + timedelta(days=1)),
+            "scheduled_for": iso(self.clock.now() + timedelta(minutes=1)),
+            "attendee_ids": [str(p.id) for p in people]})
+        self.clock.move_to(self.clock.now() + timedelta(minutes=1))
+        await crm.get(f"/meetings/{meeting['meeting_id']}/agenda", self.head)
+        await crm.put(f"/meetings/{meeting['meeting_id']}/minutes", self.head, {
+            "minutes": "Reviewed the day's surveys and complaints; a late start upset a member.",
+            "attended_ids": [str(p.id) for p in people]})
+        await crm.post(f"/meetings/{meeting['meeting_id']}/hold", self.head)
+        self.report.expect("meeting.held", meeting["meeting_id"])
+        upheld = self._complaint("about_visit")
+        action = await crm.post(f"/meetings/{meeting['meeting_id']}/actions", self.head, {
+            "text": "Start sessions on time: the host checks the room ten minutes before.",
+            "owner_id": str(self.deputy.id),
+            "due_at": iso(at(self.day, "12:00") + timedelta(days=7)),
+            "complaint_ids": [upheld["id"]]})
+        self.report.expect("improvement.action_assigned", action["action_id"])
+
     async def report_incident(self) -> None:
         reporter = self.attendants[3]
         made = await self.api["reception"].post("/incidents", reporter, {
@@ -877,7 +968,8 @@ class ClubDay:
         """A training session for the attendants, then everyone badges out."""
         hr = self.api["hr"]
         on_shift = [p for p in self.staff.values() if p.role != "hr_admin"]
-        self.narrator.phase("Training, then everyone badges out", len(on_shift) + 1)
+        self.narrator.phase("Training, the service meeting, then everyone badges out",
+                            len(on_shift) + 2)
         self.clock.move_to(at(self.day, "16:32"))
         session = await hr.post("/training/sessions", self.deputy, {
             "title": "Complaint handling refresher", "clause": "R2 §3.3",
@@ -891,6 +983,8 @@ class ClubDay:
                         for p in self.attendants]})
         await hr.post(f"/training/sessions/{session_id}/completion", self.deputy)
         self.narrator.step("training held")
+        await self.hold_the_service_meeting()
+        self.narrator.step("the end-of-day service meeting held, with its action")
         for n, person in enumerate(on_shift):
             ends = at(self.day, "17:30" if person.role in ("head", "deputy") else "17:00")
             self.clock.move_to(ends + timedelta(minutes=2 + n % 3))

@@ -40,14 +40,20 @@ from club_contracts import (
     DisciplineRecorded,
     Event,
     FollowupCompleted,
+    ImprovementActionCompleted,
     IncidentReported,
     PolicyRevised,
+    SafetyFindingClosed,
+    SafetyFindingOpened,
+    SafetyFindingOverdue,
     ServiceDelivered,
     ShiftChanged,
     StaffChanged,
     StaffHired,
     StaffOffboarded,
     SurveySubmitted,
+    TaskCompleted,
+    TaskOverdue,
     TrainingAssigned,
     VisitCheckedIn,
     VisitCompleted,
@@ -173,8 +179,34 @@ def valid_event(topic: str, rng: random.Random, staff: Sequence[UUID] = ()) -> E
                 severity=rng.choice(["low", "medium"]), location_id=uuid4(),
                 reported_by=someone(), occurred_at=at - timedelta(minutes=rng.randint(1, 90)),
                 reported_at=at)
+        case "safety.finding_opened":
+            return SafetyFindingOpened(
+                finding_id=uuid4(), round_id=uuid4(), area=rng.choice(["pool", "gym", "lobby"]),
+                item="floor_dry", owner_id=someone(), due_at=at + timedelta(hours=4),
+                opened_at=at)
+        case "safety.finding_overdue":
+            return SafetyFindingOverdue(
+                finding_id=uuid4(), owner_id=someone(), due_at=at - timedelta(hours=1),
+                escalated_to_role=rng.choice(["deputy", "head"]), overdue_at=at)
+        case "safety.finding_closed":
+            due = at + timedelta(hours=rng.choice([-2, 2]))
+            return SafetyFindingClosed(
+                finding_id=uuid4(), owner_id=someone(), closed_by=someone(), due_at=due,
+                closed_at=at, on_time=at <= due)
         case "customer.erased":
             return CustomerErased(customer_id=uuid4(), erased_at=at)
+        case "task.completed":
+            due = at + timedelta(hours=rng.choice([-2, 2]))
+            return TaskCompleted(task_id=uuid4(), owner_id=someone(), completed_by=someone(),
+                                 due_at=due, completed_at=at, on_time=at <= due)
+        case "task.overdue":
+            return TaskOverdue(task_id=uuid4(), owner_id=someone(), due_at=at,
+                               escalated_to_role="deputy", overdue_at=at + timedelta(hours=1))
+        case "improvement.action_completed":
+            due = at + timedelta(days=rng.choice([-1, 1]))
+            return ImprovementActionCompleted(action_id=uuid4(), meeting_id=uuid4(),
+                                              owner_id=someone(), due_at=due, completed_at=at,
+                                              on_time=at <= due)
         case "complaint.escalated":
             return ComplaintEscalated(complaint_id=uuid4(), level=1, reason="sla_breach",
                                       escalated_to_role="deputy", escalated_at=at,
@@ -487,6 +519,19 @@ EFFECTS: dict[tuple[str, str], Effect | None] = {
     ("crm", "discipline.opened"): _message("discipline_opened"),
     ("crm", "training.assigned"): _message("training_assigned"),
     ("crm", "shift.changed"): _message("shift_changed"),
+    # The facts the service meetings' agendas count (R2 §9.1): one row per incident or
+    # finding, its state the latest of its events.
+    ("crm", "incident.reported"): Effect(
+        "incidents seen", "SELECT count(*) FROM incidents_seen WHERE incident_id = ANY(:keys)"),
+    ("crm", "safety.finding_opened"): Effect(
+        "safety findings, open", "SELECT count(*) FROM safety_findings "
+        "WHERE finding_id = ANY(:keys) AND area IS NOT NULL"),
+    ("crm", "safety.finding_overdue"): Effect(
+        "safety findings, overdue", "SELECT count(*) FROM safety_findings "
+        "WHERE finding_id = ANY(:keys) AND state = 'overdue'"),
+    ("crm", "safety.finding_closed"): Effect(
+        "safety findings, closed", "SELECT count(*) FROM safety_findings "
+        "WHERE finding_id = ANY(:keys) AND state = 'closed'"),
     ("hr", "complaint.escalated"): _fact("escalation"),
     ("hr", "visit.completed"): _fact("visit"),
     ("hr", "survey.submitted"): _fact("survey"),
@@ -494,6 +539,10 @@ EFFECTS: dict[tuple[str, str], Effect | None] = {
     ("hr", "complaint.resolved"): _fact("complaint_resolved"),
     ("hr", "followup.completed"): _fact("followup"),
     ("hr", "incident.reported"): _fact("incident_reported"),
+    ("hr", "task.completed"): _fact("task"),
+    ("hr", "task.overdue"): _fact("task"),
+    ("hr", "safety.finding_closed"): _fact("finding_closed"),
+    ("hr", "improvement.action_completed"): _fact("improvement_action"),
     ("hr", "attendance.clocked"): Effect(
         "clockings", "SELECT count(*) FROM clockings WHERE source_event_id = ANY(:events)",
         by="events"),

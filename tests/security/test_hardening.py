@@ -49,7 +49,8 @@ EVENT_FED = {
     "booking": {"erased_customers"},                       # customer.erased
     "reception": {"expected_arrivals", "staff", "staff_standings"},  # booking.*, staff.*
     "crm": {"visits", "no_shows", "staff", "followups", "survey_invitations",
-            "notifications"},  # written as the CRM handles events (complaint.opened, …)
+            "notifications", "incidents_seen", "safety_findings"},
+    # written as the CRM handles events (complaint.opened, incident.reported, …)
     "hr": {"kpi_facts", "erased_customers"},
 }
 IGNORED = {"inbox", "outbox", "alembic_version"}
@@ -390,6 +391,10 @@ async def set_up(club, token) -> list[Target]:
     incident = await call("reception", Role.ATTENDANT, desk, "POST", "/incidents", json={
         "category": "facility", "severity": "low", "location_id": location["location_id"],
         "description": "A wet floor"})
+    # a week's plan (from yesterday, so "in two hours" is in it in any club time zone)
+    week = [(datetime.now(UTC).date() + timedelta(days=d)).isoformat() for d in (-1, 6)]
+    plan = await call("reception", Role.HEAD, head, "POST", "/plans", json={
+        "title": "This week", "period_start": week[0], "period_end": week[1]})
 
     # crm: a customer with a complaint
     customer = uuid4()
@@ -413,6 +418,18 @@ async def set_up(club, token) -> list[Target]:
         return found.json()
 
     (invited,) = await wait_for(invitation, timeout=60, what="the CRM's survey invitation")
+
+    # crm: a service meeting (R2 §9.1), once the CRM's staff directory knows the attendee
+    def meeting_body() -> dict:
+        return {"period_from": _soon(-24 * 7), "period_until": _soon(0),
+                "scheduled_for": _soon(2), "attendee_ids": [str(worker)]}
+
+    async def scheduled() -> dict | None:
+        async with client(club["crm"].url, token(Role.HEAD, subject=head)) as http:
+            answer = await http.post("/meetings", json=meeting_body())
+        return answer.json() if answer.status_code == 201 else None
+
+    meeting = await wait_for(scheduled, timeout=60, what="the CRM knows the staff member")
     later = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     visit_path = f"/visits/{visit['visit_id']}"
     return [
@@ -450,6 +467,25 @@ async def set_up(club, token) -> list[Target]:
         Target("reception", "/incidents/{incident_id}/actions",
                f"/incidents/{incident['incident_id']}/actions", Role.ATTENDANT, desk, lambda: {
                    "description": "Mop it", "assigned_to": str(worker), "due_at": _soon(2)}),
+        Target("reception", "/safety/rounds", "/safety/rounds", Role.HEAD, head, lambda: {
+            "area": "fire_exits", "walker_id": str(worker),
+            "location_id": location["location_id"], "scheduled_for": _soon(1)}),
+        Target("reception", "/incidents/{incident_id}/safety-rounds",
+               f"/incidents/{incident['incident_id']}/safety-rounds", Role.HEAD, head,
+               lambda: {"area": "wet_floors", "walker_id": str(worker),
+                        "scheduled_for": _soon(1)}),
+        Target("reception", "/routines", "/routines", Role.HEAD, head, lambda: {
+            "code": f"opening_{uuid4().hex[:8]}", "title": "Opening", "time_of_day": "08:00",
+            "weekdays": ["monday", "friday"], "owner_id": str(worker),
+            "location_id": location["location_id"], "checklist": ["lights", "till"]}),
+        Target("reception", "/plans", "/plans", Role.HEAD, head, lambda: {
+            "title": "Next week", "period_start": week[0], "period_end": week[1],
+            "routines": []}),
+        Target("reception", "/plans/{plan_id}/tasks", f"/plans/{plan['plan_id']}/tasks",
+               Role.HEAD, head, lambda: {
+                   "title": "Restock towels", "owner_id": str(worker),
+                   "location_id": location["location_id"], "due_at": _soon(2),
+                   "checklist": ["spa", "gym"]}),
         Target("crm", "/customers", "/customers", Role.ATTENDANT, desk, lambda: {
             "customer_id": str(uuid4()), "full_name": "Eva Ng", "phone": "+86 138 0000 0000",
             "email": f"eva-{uuid4().hex[:8]}@example.org", "tier": "gold",
@@ -468,6 +504,11 @@ async def set_up(club, token) -> list[Target]:
         Target("crm", "/surveys/respond/{token}", f"/surveys/respond/{invited['token']}",
                Role.MEMBER, customer, lambda: {"csat": 4, "nps": 9, "comment": "Lovely"},
                once=True),
+        Target("crm", "/meetings", "/meetings", Role.HEAD, head, meeting_body),
+        Target("crm", "/meetings/{meeting_id}/actions",
+               f"/meetings/{meeting['meeting_id']}/actions", Role.HEAD, head, lambda: {
+                   "text": "Check the boiler weekly", "owner_id": str(worker),
+                   "due_at": _soon(48), "complaint_ids": [complaint["complaint_id"]]}),
         Target("hr", "/staff", "/staff", Role.HR_ADMIN, admin, lambda: {
             "display_name": "New Hire", "role": "attendant", "department": "service",
             "hired_at": _soon(-1), "staff_id": str(uuid4())}),
@@ -513,6 +554,14 @@ async def set_up(club, token) -> list[Target]:
                lambda: {"grounds": "The period had two closed days"}, once=True),
         Target("hr", "/self-assessments", "/self-assessments", Role.ATTENDANT, worker,
                self_assessment),
+        # a fresh code each time: a skill's code is added once
+        Target("hr", "/skills", "/skills", Role.HR_ADMIN, admin, lambda: {
+            "code": f"skill_{uuid4().hex[:12]}", "name": "Wine service"}),
+        Target("hr", "/staff/{staff_id}/skills", f"/staff/{worker}/skills", Role.HEAD, head,
+               lambda: {"skill": "teamwork", "level": 2,
+                        "assessed_on": (datetime.now(UTC).date()
+                                        - timedelta(days=1)).isoformat(),
+                        "note": "Covers for colleagues at the desk"}),
         # replacing rather than creating, but the same hazards: unbounded numbers and text
         Target("hr", "/discipline/rules/{code}", "/discipline/rules/hardening", Role.HR_ADMIN,
                admin, lambda: {
@@ -627,6 +676,7 @@ CALENDAR_ENDS = [
     ("reception", Role.ATTENDANT, "GET", "/visits?date=9999-12-31", None, "date"),
     ("reception", Role.HEAD, "GET", "/day-sheet?date=0001-01-01", None, "date"),
     ("reception", Role.HEAD, "GET", "/incidents?date=9999-12-31", None, "date"),
+    ("reception", Role.ATTENDANT, "GET", "/tasks?date=9999-12-31", None, "date"),
     ("hr", Role.HR_ADMIN, "POST", "/assessments",
      {"staff_id": str(uuid4()), "period_start": "9999-12-01", "period_end": "9999-12-31"},
      "period_start"),

@@ -15,6 +15,9 @@ from club_contracts import (
     CustomerRegistered,
     FollowupCancelled,
     FollowupCompleted,
+    ImprovementActionAssigned,
+    ImprovementActionCompleted,
+    ServiceMeetingHeld,
     SurveySubmitted,
     event_types,
 )
@@ -43,7 +46,8 @@ async def test_no_message_or_log_line_carries_a_customers_identity(
         crm, sql, kafka_tap, runtime, crm_url, clock, caplog):
     assert CRM_TOPICS == ["complaint.escalated", "complaint.opened", "complaint.resolved",
                           "customer.erased", "customer.registered", "followup.cancelled",
-                          "followup.completed", "survey.submitted"]
+                          "followup.completed", "improvement.action_assigned",
+                          "improvement.action_completed", "meeting.held", "survey.submitted"]
     caplog.set_level(logging.DEBUG)
     async with kafka_tap(*CRM_TOPICS) as tap:
         customer_id = await crm.register(full_name=NAME, phone=PHONE, email=EMAIL,
@@ -80,7 +84,27 @@ async def test_no_message_or_log_line_carries_a_customers_identity(
         async with client(crm_url) as anonymous:
             await anonymous.post(f"/surveys/respond/{invitation['token']}", json={
                 "csat": 4, "nps": 8, "comment": f"signed {NAME}, {EMAIL}, {PHONE}"})
+        # A service meeting about it (R2 §9.1): minutes, an action and its note name the
+        # customer, as people write them; only ids and times may travel.
+        owner = await crm.hire_specialist()
+        await crm.staff_known(sql, owner, "active")
         async with crm.as_(Role.HEAD) as http:
+            meeting = (await http.post("/meetings", json={
+                "period_from": (clock.now() - timedelta(days=7)).isoformat(),
+                "period_until": clock.now().isoformat(),
+                "scheduled_for": clock.now().isoformat(),
+                "attendee_ids": [str(owner)]})).json()["meeting_id"]
+            await http.put(f"/meetings/{meeting}/minutes", json={
+                "minutes": f"{NAME} ({PHONE}) complained again", "attended_ids": [str(owner)]})
+            assert (await http.post(f"/meetings/{meeting}/hold")).status_code == 200
+            action = await http.post(f"/meetings/{meeting}/actions", json={
+                "text": f"Call {NAME} on {PHONE}", "owner_id": str(owner),
+                "due_at": (clock.now() + timedelta(days=1)).isoformat(),
+                "complaint_ids": [complaint_id]})
+            assert action.status_code == 201 and _leaks(action.text) == []
+            action_id = action.json()["action_id"]
+            await http.post(f"/actions/{action_id}/complete",
+                            json={"note": f"Wrote to {EMAIL}"})
             await http.get(f"/customers/{customer_id}", params={"purpose": "quality_review"})
             await http.post(f"/customers/{customer_id}/erase")
         # Every kind of message this service sends, for this customer's journey.
@@ -89,7 +113,9 @@ async def test_no_message_or_log_line_carries_a_customers_identity(
                                 (ComplaintResolved, complaint_id),
                                 (FollowupCompleted, followup["followup_id"]),
                                 (SurveySubmitted, None), (CustomerErased, customer_id),
-                                (FollowupCancelled, None)):
+                                (FollowupCancelled, None), (ServiceMeetingHeld, meeting),
+                                (ImprovementActionAssigned, action_id),
+                                (ImprovementActionCompleted, action_id)):
             await tap.events(event_type, key=key)
         seen = await tap.settle(1.0)
 

@@ -48,6 +48,8 @@ async def reception_settings(reception_database, kafka_connection, jwt_secret) -
         club_time_zone="UTC",
         relay_poll_interval_ms=200,
         consumer_retry_backoff_ms=20,
+        # The overdue follow-up runs once at start-up; tests run it with `runtime.run_job`.
+        task_check_seconds=3600,
     )
 
 

@@ -75,6 +75,23 @@ CATALOGUE = {
     "shift.changed": ("shift_id", "shift_id staff_id change starts_at ends_at changed_by "
                       "changed_at"),
     "attendance.clocked": ("staff_id", "staff_id direction at device_id"),
+    "task.assigned": ("task_id", "task_id plan_id owner_id location_id routine due_at "
+                      "assigned_by assigned_at"),
+    "task.completed": ("task_id", "task_id owner_id completed_by due_at completed_at on_time"),
+    "task.overdue": ("task_id", "task_id owner_id due_at escalated_to_role overdue_at"),
+    "safety.round_completed": ("round_id", "round_id area conducted_by items_checked "
+                               "items_failed completed_at"),
+    "safety.finding_opened": ("finding_id", "finding_id round_id area item owner_id due_at "
+                              "incident_id opened_at"),
+    "safety.finding_overdue": ("finding_id", "finding_id owner_id due_at escalated_to_role "
+                               "overdue_at"),
+    "safety.finding_closed": ("finding_id", "finding_id owner_id closed_by due_at closed_at "
+                              "on_time"),
+    "meeting.held": ("meeting_id", "meeting_id chaired_by attendee_ids held_at"),
+    "improvement.action_assigned": ("action_id", "action_id meeting_id owner_id due_at "
+                                    "complaint_ids incident_ids assigned_at"),
+    "improvement.action_completed": ("action_id", "action_id meeting_id owner_id due_at "
+                                     "completed_at on_time"),
 }
 
 

@@ -8,7 +8,9 @@ running inside the transaction that also records the event in the inbox.
   the visit's survey and follow-up call, complaints opened / escalated / resolved (this
   service's own events, consumed like anyone else's, so each message is written with the
   event's inbox record); for staff, discipline cases opened and decided, policy revisions,
-  trainings they must attend and changes to their rota; erasure.
+  trainings they must attend and changes to their rota; erasure;
+- `incident.reported` and `safety.finding_opened` / `overdue` / `closed` keep the ids, codes
+  and times the service meetings' agendas count (R2 §9.1), and that actions may cite.
 
 Every handler converges under repeats and any arrival order: visits and no-shows are keyed by
 their ids, the staff directory keeps the latest effective time. Times come from the events
@@ -35,7 +37,11 @@ from club_contracts import (
     CustomerErased,
     DisciplineOpened,
     DisciplineRecorded,
+    IncidentReported,
     PolicyRevised,
+    SafetyFindingClosed,
+    SafetyFindingOpened,
+    SafetyFindingOverdue,
     ShiftChanged,
     StaffChanged,
     StaffHired,
@@ -47,9 +53,9 @@ from club_platform.consumer import EventConsumer
 from club_platform.envelope import Envelope
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from club_crm.services import meetings, visits
 from club_crm.services import notifications as notify
 from club_crm.services import staff as directory
-from club_crm.services import visits
 from club_crm.settings import CrmSettings
 
 
@@ -141,6 +147,34 @@ def build_consumer(policy: Policy = Policy()) -> EventConsumer:
         await directory.record_staff(
             session, staff_id=event.staff_id, role=None, status="offboarded",
             effective_at=event.effective_at, now=envelope.time)
+
+    # Running the department (R2 §9.1): what the meetings' agendas count.
+    @consumer.handles(IncidentReported)
+    async def incident_reported(session: AsyncSession, event: IncidentReported,
+                                envelope: Envelope) -> None:
+        await meetings.record_incident(session, event)
+
+    @consumer.handles(SafetyFindingOpened)
+    async def finding_opened(session: AsyncSession, event: SafetyFindingOpened,
+                             envelope: Envelope) -> None:
+        await meetings.record_finding(
+            session, finding_id=event.finding_id, owner_id=event.owner_id, due_at=event.due_at,
+            state="open", area=event.area, item=event.item, opened_at=event.opened_at)
+
+    @consumer.handles(SafetyFindingOverdue)
+    async def finding_overdue(session: AsyncSession, event: SafetyFindingOverdue,
+                              envelope: Envelope) -> None:
+        await meetings.record_finding(
+            session, finding_id=event.finding_id, owner_id=event.owner_id, due_at=event.due_at,
+            state="overdue", overdue_at=event.overdue_at,
+            escalated_to_role=event.escalated_to_role)
+
+    @consumer.handles(SafetyFindingClosed)
+    async def finding_closed(session: AsyncSession, event: SafetyFindingClosed,
+                             envelope: Envelope) -> None:
+        await meetings.record_finding(
+            session, finding_id=event.finding_id, owner_id=event.owner_id, due_at=event.due_at,
+            state="closed", closed_at=event.closed_at, on_time=event.on_time)
 
     return consumer
 

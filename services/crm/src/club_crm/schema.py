@@ -299,6 +299,79 @@ staff_contacts = sa.Table(
 
 # Where personal data is sealed: table → (primary key, sealed columns). Re-encryption and
 # erasure walk this list, so a new sealed column is added here too.
+# ------------------------------------------------------------------ running the department
+# (R2 §9.1, R1 §5.3): what the service meetings' agendas count from other services, and the
+# meetings and their improvement actions.
+
+# From incident.reported: ids, codes and times (no description travels; it stays in reception).
+incidents_seen = sa.Table(
+    "incidents_seen", metadata,
+    sa.Column("incident_id", Uuid, primary_key=True),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("location_id", Uuid, nullable=False),
+    sa.Column("visit_id", Uuid),
+    sa.Column("occurred_at", Time, nullable=False),
+    sa.Column("reported_at", Time, nullable=False),
+)
+sa.Index("incidents_seen_reported", incidents_seen.c.reported_at)
+
+# From safety.finding_opened / overdue / closed, converging in any order: closed beats
+# overdue beats open (domain.meetings.finding_state); area and item come only with "opened".
+safety_findings = sa.Table(
+    "safety_findings", metadata,
+    sa.Column("finding_id", Uuid, primary_key=True),
+    sa.Column("area", sa.Text),
+    sa.Column("item", sa.Text),
+    sa.Column("owner_id", Uuid, nullable=False),
+    sa.Column("due_at", Time, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("opened_at", Time),
+    sa.Column("overdue_at", Time),
+    sa.Column("escalated_to_role", sa.Text),
+    sa.Column("closed_at", Time),
+    sa.Column("on_time", sa.Boolean),
+)
+
+service_meetings = sa.Table(
+    "service_meetings", metadata,
+    sa.Column("meeting_id", Uuid, primary_key=True),
+    sa.Column("period_from", Time, nullable=False),     # the period it reviews, [from, until)
+    sa.Column("period_until", Time, nullable=False),
+    sa.Column("scheduled_for", Time, nullable=False),
+    sa.Column("attendee_ids", ARRAY(Uuid), nullable=False),
+    sa.Column("scheduled_by", Uuid, nullable=False),
+    sa.Column("scheduled_at", Time, nullable=False),
+    # Minutes may name customers, so they are sealed like every other free text here.
+    sa.Column("minutes_enc", sa.Text),
+    sa.Column("attended_ids", ARRAY(Uuid)),
+    sa.Column("minutes_by", Uuid),
+    sa.Column("minutes_at", Time),
+    sa.Column("held_by", Uuid),
+    sa.Column("held_at", Time),
+)
+
+improvement_actions = sa.Table(
+    "improvement_actions", metadata,
+    sa.Column("action_id", Uuid, primary_key=True),
+    sa.Column("meeting_id", Uuid, sa.ForeignKey("service_meetings.meeting_id"), nullable=False,
+              index=True),
+    sa.Column("text_enc", sa.Text, nullable=False),
+    sa.Column("owner_id", Uuid, nullable=False, index=True),
+    sa.Column("due_at", Time, nullable=False),
+    sa.Column("complaint_ids", ARRAY(Uuid), nullable=False),
+    sa.Column("incident_ids", ARRAY(Uuid), nullable=False),
+    sa.Column("assigned_by", Uuid, nullable=False),
+    sa.Column("assigned_at", Time, nullable=False),
+    sa.Column("completed_by", Uuid),
+    sa.Column("completed_at", Time),
+    sa.Column("completion_note_enc", sa.Text),
+    sa.Column("on_time", sa.Boolean),
+)
+# GET /complaints/{id} finds the actions citing it.
+sa.Index("improvement_actions_complaints", improvement_actions.c.complaint_ids,
+         postgresql_using="gin")
+
 SEALED: dict[str, tuple[str, tuple[str, ...]]] = {
     "customers": ("customer_id", ("full_name_enc", "phone_enc", "email_enc", "preferences_enc")),
     "customer_notes": ("note_id", ("body_enc",)),
@@ -306,6 +379,8 @@ SEALED: dict[str, tuple[str, tuple[str, ...]]] = {
     "complaint_tasks": ("task_id", ("description_enc", "outcome_enc")),
     "survey_responses": ("response_id", ("comment_enc",)),
     "staff_contacts": ("staff_id", ("email_enc",)),
+    "service_meetings": ("meeting_id", ("minutes_enc",)),
+    "improvement_actions": ("action_id", ("text_enc", "completion_note_enc")),
 }
 
 

@@ -9,6 +9,8 @@ event never reaches it twice).
   staff member it names (R1 §8.2, R2 §8);
 - `attendance.clocked` (door and badge systems) records clockings and judges the shifts
   around them (R2 §6.1);
+- `task.completed`, `task.overdue`, `safety.finding_closed`, `improvement.action_completed`
+  keep KPI facts about the department's own work (R2 §2.2, §3.5, §7.1);
 - `customer.erased` removes the customer's id from the gift register (R1 §6).
 
 A handler needs the app's settings (the attendance grace period) and clock: `build_app` puts
@@ -29,8 +31,12 @@ from club_contracts import (
     CustomerErased,
     Event,
     FollowupCompleted,
+    ImprovementActionCompleted,
     IncidentReported,
+    SafetyFindingClosed,
     SurveySubmitted,
+    TaskCompleted,
+    TaskOverdue,
     VisitCompleted,
 )
 from club_platform.clock import Clock
@@ -71,7 +77,8 @@ class HandlerContext:
 
 
 @consumer.handles_batch(VisitCompleted, SurveySubmitted, ComplaintOpened, ComplaintEscalated,
-                        FollowupCompleted, IncidentReported)
+                        FollowupCompleted, IncidentReported, TaskCompleted, TaskOverdue,
+                        SafetyFindingClosed, ImprovementActionCompleted)
 async def record_kpi_facts(session: AsyncSession, items: list[tuple[Event, Envelope]]) -> None:
     # Facts name staff ids only; facts about someone HR does not know (yet) are kept. A
     # whole polled batch is written in one statement (the inbox still guards each event).
@@ -121,7 +128,9 @@ async def forget_customer(session: AsyncSession, event: CustomerErased, _: Envel
 consumer.projection(
     "kpi_facts",
     topics=("visit.completed", "survey.submitted", "complaint.opened", "complaint.escalated",
-            "complaint.resolved", "followup.completed", "incident.reported"),
+            "complaint.resolved", "followup.completed", "incident.reported",
+            "task.completed", "task.overdue", "safety.finding_closed",
+            "improvement.action_completed"),
     tables=("kpi_facts",),
     description="the facts assessments count (R2 §5.1); assessments already published keep "
                 "their own copy of what they counted")

@@ -399,7 +399,12 @@ rewards = sa.Table(
     _uuid("proposal_id", sa.ForeignKey("reward_proposals.proposal_id")),
     _uuid("granted_by", nullable=False),
     _time("granted_at", nullable=False),
-    sa.CheckConstraint("kind IN ('commendation', 'bonus', 'promotion')", name="reward_kind"),
+    # R2 §5.3: a training opportunity is a place on this session.
+    _uuid("training_session_id", sa.ForeignKey("training_sessions.session_id")),
+    sa.CheckConstraint("kind IN ('commendation', 'bonus', 'promotion', 'training_opportunity')",
+                       name="reward_kind"),
+    sa.CheckConstraint("(kind = 'training_opportunity') = (training_session_id IS NOT NULL)",
+                       name="reward_training_session"),
 )
 
 # ---------------------------------------------------------------- training (R2 §4.2–4.3)
@@ -529,4 +534,69 @@ offboarding_items = sa.Table(
     sa.Column("evidence", sa.Text, nullable=False),
     _uuid("done_by", nullable=False),
     _time("done_at", nullable=False),
+)
+
+# ---------------------------------------------------------------- skills matrix (R2 §4.1)
+
+skills = sa.Table(
+    "skills",
+    metadata,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("clause", sa.Text),  # "R2 §4.1" for the four seeded; NULL for the club's own
+    _uuid("created_by"),
+    _now("created_at"),
+)
+
+# What a completed session proposes for an attendee who came; the head or deputy decides.
+skill_proposals = sa.Table(
+    "skill_proposals",
+    metadata,
+    _uuid("proposal_id", primary_key=True),
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), nullable=False),
+    sa.Column("skill_code", sa.Text, sa.ForeignKey("skills.code"), nullable=False),
+    _uuid("session_id", sa.ForeignKey("training_sessions.session_id"), nullable=False),
+    sa.Column("from_level", sa.Integer, nullable=False),
+    sa.Column("to_level", sa.Integer, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="proposed"),
+    _time("proposed_at", nullable=False),
+    _uuid("decided_by"),
+    _time("decided_at"),
+    # Recording attendance again, or completing after recording, proposes nothing twice.
+    sa.UniqueConstraint("session_id", "staff_id", "skill_code",
+                        name="skill_proposal_per_session"),
+    sa.CheckConstraint("status IN ('proposed', 'confirmed', 'rejected')",
+                       name="skill_proposal_status"),
+    sa.CheckConstraint("to_level > from_level", name="skill_proposal_raises"),
+)
+
+# Every level ever assessed (the history); the current level is the latest by the day
+# assessed, then by when it was recorded.
+skill_levels = sa.Table(
+    "skill_levels",
+    metadata,
+    _uuid("entry_id", primary_key=True),
+    _uuid("staff_id", sa.ForeignKey("staff.staff_id"), nullable=False),
+    sa.Column("skill_code", sa.Text, sa.ForeignKey("skills.code"), nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("assessed_on", sa.Date, nullable=False),
+    _uuid("assessed_by", nullable=False),
+    sa.Column("note", sa.Text),
+    # Set when the level is a confirmed training proposal.
+    _uuid("proposal_id", sa.ForeignKey("skill_proposals.proposal_id")),
+    _time("recorded_at", nullable=False),
+    sa.CheckConstraint("level BETWEEN 0 AND 4", name="skill_level_range"),
+    sa.Index("skill_levels_current", "staff_id", "skill_code", "assessed_on", "recorded_at"),
+)
+
+# Which skills a training session raises: by `raise_by` levels, never above `up_to`.
+training_session_skills = sa.Table(
+    "training_session_skills",
+    metadata,
+    _uuid("session_id", sa.ForeignKey("training_sessions.session_id"), primary_key=True),
+    sa.Column("skill_code", sa.Text, sa.ForeignKey("skills.code"), primary_key=True),
+    sa.Column("raise_by", sa.Integer, nullable=False),
+    sa.Column("up_to", sa.Integer, nullable=False),
+    sa.CheckConstraint("raise_by BETWEEN 1 AND 4", name="session_skill_raise"),
+    sa.CheckConstraint("up_to BETWEEN 1 AND 4", name="session_skill_cap"),
 )

@@ -14,7 +14,8 @@ NOW = datetime(2026, 6, 1, 10, tzinfo=UTC)
 
 def test_each_reward_cites_its_clause():
     assert rewards.CLAUSES == {"commendation": "R1 §7.1", "bonus": "R2 §5.3",
-                               "promotion": "R1 §7.1, R2 §5.2"}
+                               "promotion": "R1 §7.1, R2 §5.2",
+                               "training_opportunity": "R2 §5.3"}
 
 
 def test_a_promotion_goes_one_step_up_the_department():

@@ -6,7 +6,9 @@ Who may do what:
   and completes visits (R1 §2.3, §3.2–3.4; R2 §2.3);
 - the head and deputy manage locations and conclude incidents (R1 §2.2, R2 §2.2);
 - any staff member reports an incident (R2 §7.2) and reads the floor and the day sheet;
-- a member reads only their own visits, without the internal notes.
+- a member reads only their own visits, without the internal notes;
+- the head and deputy plan work and see every task; each staff member sees and completes
+  their own (R1 §2.2, §8.1; R2 §2.2).
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from club_platform.errors import Invalid
 from club_platform.idempotency import claim, remember
 from club_platform.inputs import Day, Moment
 from club_platform.runtime import ServiceRuntime
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_reception import services
 from club_reception.domain.days import day_bounds, today
+from club_reception.domain.errors import NotYourTask
 from club_reception.settings import ReceptionSettings
 
 FRONT_DESK = (Role.HEAD, Role.DEPUTY, Role.ATTENDANT)
@@ -610,4 +613,224 @@ async def close_incident(incident_id: UUID, body: Closure, runtime: Runtime,
                                              by=principal.id, now=runtime.clock.now())
 
 
-routers = [locations_api, staff_api, arrivals_api, visits_api, floor_api, incidents_api]
+# ================================================================ plans and tasks (R1 §2.2, §8.1;
+# R2 §2.2): the head or deputy plans; each staff member sees and completes their own tasks.
+
+plans_api = APIRouter(tags=["plans and tasks"])
+
+RoutineCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$",
+                                   description="e.g. opening, closing, daily_briefing")]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+ChecklistItem = Annotated[str, Field(min_length=1, max_length=200)]
+Checklist = Annotated[list[ChecklistItem], Field(max_length=50)]
+Note = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+def _distinct(items: list[str], what: str) -> list[str]:
+    if len(set(items)) != len(items):
+        raise ValueError(f"the {what} lists an item twice")
+    return items
+
+
+class NewRoutine(_In):
+    code: RoutineCode
+    title: Title
+    time_of_day: dt.time = Field(description="On the club's clock (its time zone), e.g. 09:00.")
+    weekdays: Annotated[list[Weekday], Field(min_length=1, max_length=7)]
+    owner_id: UUID = Field(description="An active staff member.")
+    location_id: UUID | None = None
+    checklist: Checklist = []
+
+    @model_validator(mode="after")
+    def _plain_time(self) -> NewRoutine:
+        if self.time_of_day.tzinfo is not None:
+            raise ValueError("time_of_day is on the club's clock: give it without an offset")
+        _distinct(self.checklist, "checklist")
+        return self
+
+
+class Routine(_Out):
+    code: str
+    title: str
+    time_of_day: dt.time
+    weekdays: list[Weekday]
+    owner_id: UUID
+    location_id: UUID | None
+    checklist: list[str]
+    created_by: UUID
+    created_at: dt.datetime
+
+
+class NewPlan(_In):
+    title: Title
+    period_start: Day
+    period_end: Day
+    routines: Annotated[list[RoutineCode], Field(max_length=50)] = Field(
+        default=[], description="Routines to plan: one task per applicable day of the period.")
+
+
+class NewTask(_In):
+    title: Title
+    owner_id: UUID = Field(description="An active staff member.")
+    location_id: UUID | None = None
+    due_at: Moment
+    checklist: Checklist = []
+
+    @model_validator(mode="after")
+    def _once_each(self) -> NewTask:
+        _distinct(self.checklist, "checklist")
+        return self
+
+
+class Completion(_In):
+    ticked: Annotated[list[ChecklistItem], Field(max_length=50)] = Field(
+        default=[], description="Every item of the task's checklist.")
+    note: Note | None = None
+
+
+class Task(_Out):
+    task_id: UUID
+    plan_id: UUID
+    routine: str | None
+    occurs_on: dt.date | None
+    title: str
+    owner_id: UUID
+    location_id: UUID | None
+    due_at: dt.datetime
+    checklist: list[str]
+    assigned_by: UUID
+    assigned_at: dt.datetime
+    state: Literal["open", "overdue", "done"]
+    completed_at: dt.datetime | None
+    completed_by: UUID | None
+    on_time: bool | None
+    ticked: list[str] | None
+    note: str | None
+    overdue_at: dt.datetime | None
+    escalated_to: Literal["deputy", "head"] | None
+
+
+class PlanCounts(_Out):
+    total: int
+    done_on_time: int
+    done_late: int
+    overdue: int
+    open: int
+
+
+class Plan(_Out):
+    plan_id: UUID
+    title: str
+    period_start: dt.date
+    period_end: dt.date
+    created_by: UUID
+    created_at: dt.datetime
+    counts: PlanCounts
+    completion_share: float = Field(description="Done (on time or late) over all tasks.")
+    tasks: list[Task]
+
+
+def _is_supervisor(principal: Principal) -> bool:
+    return principal.role in SUPERVISORS
+
+
+@plans_api.post("/routines", status_code=201, response_model=Routine,
+                summary="Add a routine that recurs on days of the week (R1 §2.2)")
+async def create_routine(body: NewRoutine, runtime: Runtime, principal: Supervisor,
+                         key: IdempotencyKey = None) -> Any:
+    return await _create(
+        runtime, key=key, principal=principal, scope="create_routine",
+        payload=body.model_dump(mode="json"),
+        work=lambda session: services.create_routine(
+            session, code=body.code, title=body.title, time_of_day=body.time_of_day,
+            weekdays=body.weekdays, owner_id=body.owner_id, location_id=body.location_id,
+            checklist=body.checklist, by=principal.id, now=runtime.clock.now()))
+
+
+@plans_api.get("/routines", response_model=list[Routine], summary="The routines")
+async def list_routines(runtime: Runtime, _: Staff) -> Any:
+    async with runtime.database.transaction() as session:
+        return await services.list_routines(session)
+
+
+@plans_api.post("/plans", status_code=201, response_model=Plan,
+                summary="Plan a day or a week, with the routines that recur in it (R1 §8.1)")
+async def create_plan(body: NewPlan, runtime: Runtime, principal: Supervisor,
+                      key: IdempotencyKey = None) -> Any:
+    return await _create(
+        runtime, key=key, principal=principal, scope="create_plan",
+        payload=body.model_dump(mode="json"),
+        work=lambda session: services.create_plan(
+            session, title=body.title, period_start=body.period_start,
+            period_end=body.period_end, routine_codes=body.routines,
+            zone=_settings(runtime).zone, by=principal.id, now=runtime.clock.now()))
+
+
+@plans_api.get("/plans/{plan_id}", response_model=Plan,
+               summary="A plan with its tasks, their counts and its completion share")
+async def get_plan(plan_id: UUID, runtime: Runtime, _: Supervisor) -> Any:
+    async with runtime.database.transaction() as session:
+        return await services.plan_view(session, plan_id)
+
+
+@plans_api.post("/plans/{plan_id}/tasks", status_code=201, response_model=Task,
+                summary="Add a one-off task to a plan")
+async def add_task(plan_id: UUID, body: NewTask, runtime: Runtime, principal: Supervisor,
+                   key: IdempotencyKey = None) -> Any:
+    return await _create(
+        runtime, key=key, principal=principal, scope=f"add_task:{plan_id}",
+        payload=body.model_dump(mode="json"),
+        work=lambda session: services.add_task(
+            session, plan_id, title=body.title, owner_id=body.owner_id,
+            location_id=body.location_id, due_at=body.due_at, checklist=body.checklist,
+            zone=_settings(runtime).zone, by=principal.id, now=runtime.clock.now()))
+
+
+@plans_api.get("/tasks", response_model=list[Task],
+               summary="Tasks: a staff member sees their own; supervisors see all and filter")
+async def list_tasks(runtime: Runtime, principal: Staff,
+                     owner: Annotated[str | None, Query(max_length=36)] = None,
+                     date: Day | None = None, plan_id: UUID | None = None,
+                     state: Literal["open", "overdue", "done"] | None = None) -> Any:
+    owner_id: UUID | None
+    if owner is None:
+        owner_id = None if _is_supervisor(principal) else principal.id
+    elif owner == "me":
+        owner_id = principal.id
+    else:
+        try:
+            owner_id = UUID(owner)
+        except ValueError:
+            raise Invalid("owner is `me` or a staff member's id") from None
+    if not _is_supervisor(principal) and owner_id != principal.id:
+        raise NotYourTask("only the head and the deputy see other people's tasks")
+    start = end = None
+    if date is not None:
+        start, end = _bounds(runtime, date)
+    async with runtime.database.transaction() as session:
+        return await services.list_tasks(session, owner_id=owner_id, plan_id=plan_id,
+                                         state=state, start=start, end=end)
+
+
+@plans_api.get("/tasks/{task_id}", response_model=Task, summary="One task")
+async def get_task(task_id: UUID, runtime: Runtime, principal: Staff) -> Any:
+    async with runtime.database.transaction() as session:
+        return await services.task_view(
+            session, task_id, for_owner=None if _is_supervisor(principal) else principal.id)
+
+
+@plans_api.post("/tasks/{task_id}/complete", response_model=Task,
+                summary="Complete a task with its checklist ticked; completing again is "
+                        "harmless")
+async def complete_task(task_id: UUID, runtime: Runtime, principal: Staff,
+                        body: Completion | None = None) -> Any:
+    body = body or Completion()
+    async with runtime.database.transaction() as session:
+        return await services.complete_task(
+            session, task_id, ticked=body.ticked, note=body.note, by=principal.id,
+            supervisor=_is_supervisor(principal), now=runtime.clock.now())
+
+
+routers = [locations_api, staff_api, arrivals_api, visits_api, floor_api, incidents_api,
+           plans_api]

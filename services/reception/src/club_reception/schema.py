@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from club_platform.db import add_platform_tables
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = sa.MetaData()
 add_platform_tables(metadata)
@@ -191,3 +191,150 @@ staff_standings = sa.Table(
     sa.Column("role", sa.Text, nullable=True),
     _one_of("status", STAFF_STATUSES),
 )
+
+
+# ---------------------------------------------------------------- safety rounds (R2 §7.1, §7.2)
+
+# Each area's checklist (fire_exits, wet_floors, …): its items in order, each with the wording
+# staff read. Kept here only: the bus carries the codes (docs/events.md).
+safety_checklist_items = sa.Table(
+    "safety_checklist_items",
+    metadata,
+    sa.Column("area", sa.Text, primary_key=True),
+    sa.Column("item", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("wording", sa.Text, nullable=False),
+    sa.Column("updated_by", UUID(as_uuid=True), nullable=True),  # none: seeded
+    sa.Column("updated_at", Time, nullable=False),
+)
+
+# A round scheduled by a supervisor (or called for by an incident); completed once.
+safety_rounds = sa.Table(
+    "safety_rounds",
+    metadata,
+    sa.Column("round_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("area", sa.Text, nullable=False),
+    sa.Column("location_id", UUID(as_uuid=True), sa.ForeignKey("locations.location_id"),
+              nullable=True),
+    sa.Column("walker_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("scheduled_for", Time, nullable=False),
+    sa.Column("scheduled_by", UUID(as_uuid=True), nullable=False),
+    sa.Column("scheduled_at", Time, nullable=False),
+    sa.Column("incident_id", UUID(as_uuid=True), sa.ForeignKey("incidents.incident_id"),
+              nullable=True),
+    sa.Column("completed_at", Time, nullable=True),
+    sa.Column("completed_by", UUID(as_uuid=True), nullable=True),
+)
+sa.Index("safety_rounds_scheduled_for", safety_rounds.c.scheduled_for)
+
+# The checklist as it stood when the round was scheduled, and each item's answer: a later
+# change of the checklist does not change what a round asked.
+safety_round_items = sa.Table(
+    "safety_round_items",
+    metadata,
+    sa.Column("round_id", UUID(as_uuid=True), sa.ForeignKey("safety_rounds.round_id"),
+              primary_key=True),
+    sa.Column("item", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("wording", sa.Text, nullable=False),
+    sa.Column("result", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.CheckConstraint("result IS NULL OR result IN ('pass', 'fail')", name="result_known"),
+)
+
+# A failed item, with its owner and due date, escalated once when past due, closed with
+# evidence. The note and evidence stay here.
+safety_findings = sa.Table(
+    "safety_findings",
+    metadata,
+    sa.Column("finding_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("round_id", UUID(as_uuid=True), sa.ForeignKey("safety_rounds.round_id"),
+              nullable=False, index=True),
+    sa.Column("area", sa.Text, nullable=False),
+    sa.Column("item", sa.Text, nullable=False),
+    sa.Column("location_id", UUID(as_uuid=True), sa.ForeignKey("locations.location_id"),
+              nullable=True),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("owner_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("due_at", Time, nullable=False),
+    sa.Column("opened_at", Time, nullable=False),
+    sa.Column("incident_id", UUID(as_uuid=True), sa.ForeignKey("incidents.incident_id"),
+              nullable=True),
+    sa.Column("overdue_at", Time, nullable=True),
+    sa.Column("escalated_to_role", sa.Text, nullable=True),
+    sa.Column("closed_at", Time, nullable=True),
+    sa.Column("closed_by", UUID(as_uuid=True), nullable=True),
+    sa.Column("evidence", sa.Text, nullable=True),
+    sa.CheckConstraint("escalated_to_role IS NULL OR escalated_to_role IN ('deputy', 'head')",
+                       name="escalated_to_role_known"),
+)
+# What the escalation job scans: the findings still open.
+sa.Index("safety_findings_open_due", safety_findings.c.due_at,
+         postgresql_where=safety_findings.c.closed_at.is_(None))
+# ---------------------------------------------------------------- plans and tasks
+# (R1 §2.2, §8.1: the head makes and executes work plans; R2 §2.2: the deputy follows up.)
+# Titles, checklists and notes are written by people and stay here: the task events carry
+# codes, ids and times only (docs/events.md).
+
+# A recurring duty (opening, closing, the daily briefing): at a time of day in the club's
+# zone, on ISO weekdays (1 = Monday … 7 = Sunday).
+routines = sa.Table(
+    "routines",
+    metadata,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("time_of_day", sa.Time, nullable=False),
+    sa.Column("weekdays", ARRAY(sa.SmallInteger), nullable=False),
+    sa.Column("owner_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("location_id", UUID(as_uuid=True), sa.ForeignKey("locations.location_id"),
+              nullable=True),
+    sa.Column("checklist", JSONB, nullable=False),
+    sa.Column("created_by", UUID(as_uuid=True), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+)
+
+plans = sa.Table(
+    "plans",
+    metadata,
+    sa.Column("plan_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("created_by", UUID(as_uuid=True), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.CheckConstraint("period_end >= period_start", name="period_ordered"),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("task_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("plan_id", UUID(as_uuid=True), sa.ForeignKey("plans.plan_id"), nullable=False),
+    # An occurrence of a routine names it and its day; a one-off has neither.
+    sa.Column("routine", sa.Text, sa.ForeignKey("routines.code"), nullable=True),
+    sa.Column("occurs_on", sa.Date, nullable=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("owner_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("location_id", UUID(as_uuid=True), sa.ForeignKey("locations.location_id"),
+              nullable=True),
+    sa.Column("due_at", Time, nullable=False),
+    sa.Column("checklist", JSONB, nullable=False),
+    sa.Column("assigned_by", UUID(as_uuid=True), nullable=False),
+    sa.Column("assigned_at", Time, nullable=False),
+    sa.Column("completed_at", Time, nullable=True),
+    sa.Column("completed_by", UUID(as_uuid=True), nullable=True),
+    sa.Column("ticked", JSONB, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("overdue_at", Time, nullable=True),
+    sa.Column("escalated_to", sa.Text, nullable=True),
+    sa.CheckConstraint("(routine IS NULL) = (occurs_on IS NULL)", name="occurrence_has_a_day"),
+    sa.CheckConstraint("escalated_to IS NULL OR escalated_to IN ('deputy', 'head')",
+                       name="escalated_to_known"),
+)
+sa.Index("tasks_plan", tasks.c.plan_id)
+sa.Index("tasks_owner_due", tasks.c.owner_id, tasks.c.due_at)
+sa.Index("tasks_due", tasks.c.due_at)
+sa.Index("tasks_routine_day", tasks.c.routine, tasks.c.occurs_on, unique=True,
+         postgresql_where=tasks.c.routine.isnot(None))
+sa.Index("tasks_waiting", tasks.c.due_at,
+         postgresql_where=sa.and_(tasks.c.completed_at.is_(None), tasks.c.overdue_at.is_(None)))

@@ -3,14 +3,14 @@ changes), apply a rule from `domain/`, save, and `publish()` the events in the s
 transaction (docs/reliability.md, outbox).
 
 Sections: locations · staff directory · expected arrivals · visits · incidents · the floor
-and the day sheet · customer erasure.
+and the day sheet · customer erasure · plans and tasks.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -18,6 +18,9 @@ import sqlalchemy as sa
 from club_contracts import (
     IncidentReported,
     ServiceDelivered,
+    TaskAssigned,
+    TaskCompleted,
+    TaskOverdue,
     VisitCheckedIn,
     VisitCompleted,
     VisitServiceRecorded,
@@ -29,18 +32,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_reception.domain import arrivals as arrival_rules
 from club_reception.domain import incidents as incident_rules
+from club_reception.domain import tasks as task_rules
 from club_reception.domain import visits as visit_rules
 from club_reception.domain.arrivals import ExpectedArrival, Schedule
-from club_reception.domain.errors import AlreadyCheckedIn, UnknownLocation
+from club_reception.domain.errors import (
+    AlreadyCheckedIn,
+    ChecklistIncomplete,
+    NotYourTask,
+    UnknownLocation,
+)
 from club_reception.domain.staff import Standing, StandingFact, ensure_assignable, standing_at
 from club_reception.schema import (
     expected_arrivals,
     incident_actions,
     incidents,
     locations,
+    plans,
+    routines,
     service_records,
     staff,
     staff_standings,
+    tasks,
     visits,
 )
 
@@ -756,3 +768,219 @@ async def erase_customer_notes(session: AsyncSession, customer_id: UUID,
             service_records.c.notes.isnot(None))
         .values(notes=None, notes_erased_at=erased_at))
     return result.rowcount
+
+
+# ================================================================ plans and tasks (R1 §2.2, §8.1)
+
+
+async def _ensure_place(session: AsyncSession, location_id: UUID | None) -> None:
+    if location_id is not None and await session.scalar(
+            sa.select(locations.c.location_id)
+            .where(locations.c.location_id == location_id)) is None:
+        raise UnknownLocation(f"there is no location {location_id}",
+                              location_id=str(location_id))
+
+
+def _routine_view(row: dict) -> dict:
+    return {**row, "weekdays": task_rules.weekday_names(row["weekdays"])}
+
+
+async def create_routine(session: AsyncSession, *, code: str, title: str, time_of_day: time,
+                         weekdays: list[str], owner_id: UUID, location_id: UUID | None,
+                         checklist: list[str], by: UUID, now: datetime) -> dict:
+    """A recurring duty (opening, closing, the daily briefing) owned by an active staff
+    member (R1 §2.2)."""
+    await _ensure_on_duty(session, owner_id, now, "own a routine")
+    await _ensure_place(session, location_id)
+    row = {"code": code, "title": title, "time_of_day": time_of_day,
+           "weekdays": task_rules.iso_weekdays(weekdays), "owner_id": owner_id,
+           "location_id": location_id, "checklist": checklist, "created_by": by,
+           "created_at": now}
+    if await session.scalar(sa.select(routines.c.code).where(routines.c.code == code)):
+        raise Conflict(f"a routine {code!r} already exists", routine=code)
+    await _write_once(session, sa.insert(routines).values(**row),
+                      lambda: Conflict(f"a routine {code!r} already exists", routine=code))
+    return _routine_view(row)
+
+
+async def list_routines(session: AsyncSession) -> list[dict]:
+    return [_routine_view(_plain(r)) for r in
+            await session.execute(sa.select(routines).order_by(routines.c.code))]
+
+
+async def _assign(session: AsyncSession, task: dict) -> None:
+    await session.execute(sa.insert(tasks).values(**task))
+    await publish(session, TaskAssigned(
+        task_id=task["task_id"], plan_id=task["plan_id"], owner_id=task["owner_id"],
+        location_id=task["location_id"], routine=task["routine"], due_at=task["due_at"],
+        assigned_by=task["assigned_by"], assigned_at=task["assigned_at"]))
+
+
+async def create_plan(session: AsyncSession, *, title: str, period_start: date,
+                      period_end: date, routine_codes: list[str], zone: tzinfo, by: UUID,
+                      now: datetime) -> dict:
+    """Plan a day or a week (R1 §8.1): the plan, and one task per day of each routine named
+    that falls in the period. An occurrence another plan already made is left where it is, so
+    planning the same days again creates no duplicates."""
+    task_rules.ensure_period(period_start, period_end)
+    codes = list(dict.fromkeys(routine_codes))
+    found = {r["code"]: r for r in (_plain(x) for x in await session.execute(
+        sa.select(routines).where(routines.c.code.in_(codes))))} if codes else {}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise Invalid(f"no routine {', '.join(unknown)}", routines=unknown)
+    plan = {"plan_id": uuid4(), "title": title, "period_start": period_start,
+            "period_end": period_end, "created_by": by, "created_at": now}
+    await session.execute(sa.insert(plans).values(**plan))
+    for code in codes:
+        routine = found[code]
+        await _ensure_on_duty(session, routine["owner_id"], now,
+                              f"own the routine {code}")
+        for occurrence in task_rules.occurrences(routine["time_of_day"], routine["weekdays"],
+                                                 period_start, period_end, zone):
+            task = {"task_id": uuid4(), "plan_id": plan["plan_id"], "routine": code,
+                    "occurs_on": occurrence.day, "title": routine["title"],
+                    "owner_id": routine["owner_id"], "location_id": routine["location_id"],
+                    "due_at": occurrence.due_at, "checklist": routine["checklist"],
+                    "assigned_by": by, "assigned_at": now}
+            # The unique (routine, day) index decides between two plans made at once.
+            claimed = await session.scalar(
+                pg_insert(tasks).values(**task)
+                .on_conflict_do_nothing(index_elements=[tasks.c.routine, tasks.c.occurs_on],
+                                        index_where=tasks.c.routine.isnot(None))
+                .returning(tasks.c.task_id))
+            if claimed is not None:
+                await publish(session, TaskAssigned(
+                    task_id=task["task_id"], plan_id=plan["plan_id"],
+                    owner_id=task["owner_id"], location_id=task["location_id"],
+                    routine=code, due_at=task["due_at"], assigned_by=by, assigned_at=now))
+    return await plan_view(session, plan["plan_id"])
+
+
+async def add_task(session: AsyncSession, plan_id: UUID, *, title: str, owner_id: UUID,
+                   location_id: UUID | None, due_at: datetime, checklist: list[str],
+                   zone: tzinfo, by: UUID, now: datetime) -> dict:
+    """A one-off task in a plan: due within the plan's period, owned by active staff."""
+    plan = _plain((await session.execute(
+        sa.select(plans).where(plans.c.plan_id == plan_id).with_for_update())).first())
+    if plan is None:
+        raise NotFound(f"there is no plan {plan_id}")
+    if not task_rules.within_period(due_at, plan["period_start"], plan["period_end"], zone):
+        raise Invalid(f"the task is due {due_at.isoformat()}, outside the plan's period "
+                      f"{plan['period_start']} to {plan['period_end']}")
+    if due_at <= now:
+        raise Invalid(f"a task cannot be due in the past ({due_at.isoformat()})")
+    await _ensure_on_duty(session, owner_id, now, "own a task")
+    await _ensure_place(session, location_id)
+    task = {"task_id": uuid4(), "plan_id": plan_id, "routine": None, "occurs_on": None,
+            "title": title, "owner_id": owner_id, "location_id": location_id,
+            "due_at": due_at, "checklist": checklist, "assigned_by": by, "assigned_at": now}
+    await _assign(session, task)
+    return await task_view(session, task["task_id"])
+
+
+def _task_view(row: dict) -> dict:
+    done = row["completed_at"]
+    return {**row, "state": task_rules.state(done, row["overdue_at"]),
+            "on_time": None if done is None else task_rules.on_time(done, row["due_at"])}
+
+
+async def _load_task(session: AsyncSession, task_id: UUID, *, lock: bool = False) -> dict:
+    query = sa.select(tasks).where(tasks.c.task_id == task_id)
+    if lock:
+        query = query.with_for_update()
+    row = _plain((await session.execute(query)).first())
+    if row is None:
+        raise NotFound(f"there is no task {task_id}")
+    return row
+
+
+async def task_view(session: AsyncSession, task_id: UUID, *,
+                    for_owner: UUID | None = None) -> dict:
+    """One task; given `for_owner` (a staff member who is not a supervisor), only their own."""
+    task = await _load_task(session, task_id)
+    if for_owner is not None and task["owner_id"] != for_owner:
+        raise NotYourTask(f"task {task_id} is not yours", task_id=str(task_id))
+    return _task_view(task)
+
+
+async def list_tasks(session: AsyncSession, *, owner_id: UUID | None = None,
+                     plan_id: UUID | None = None, state: str | None = None,
+                     start: datetime | None = None, end: datetime | None = None) -> list[dict]:
+    query = sa.select(tasks)
+    if owner_id is not None:
+        query = query.where(tasks.c.owner_id == owner_id)
+    if plan_id is not None:
+        query = query.where(tasks.c.plan_id == plan_id)
+    if start is not None:
+        query = query.where(tasks.c.due_at >= start, tasks.c.due_at < end)
+    if state == "done":
+        query = query.where(tasks.c.completed_at.isnot(None))
+    elif state == "overdue":
+        query = query.where(tasks.c.completed_at.is_(None), tasks.c.overdue_at.isnot(None))
+    elif state == "open":
+        query = query.where(tasks.c.completed_at.is_(None), tasks.c.overdue_at.is_(None))
+    return [_task_view(_plain(r)) for r in await session.execute(
+        query.order_by(tasks.c.due_at, tasks.c.task_id))]
+
+
+async def complete_task(session: AsyncSession, task_id: UUID, *, ticked: list[str],
+                        note: str | None, by: UUID, supervisor: bool,
+                        now: datetime) -> dict:
+    """The owner (or a supervisor) completes a task with its evidence: every checklist item
+    ticked and a note, kept here. A repeat returns the task as it was and publishes nothing."""
+    task = await _load_task(session, task_id, lock=True)
+    if not supervisor and task["owner_id"] != by:
+        raise NotYourTask(f"task {task_id} is not yours; only its owner or a supervisor "
+                          "completes it", task_id=str(task_id))
+    if task["completed_at"] is not None:
+        return _task_view(task)
+    unknown = task_rules.unknown_items(task["checklist"], ticked)
+    if unknown:
+        raise Invalid(f"not on the task's checklist: {', '.join(unknown)}", unknown=unknown)
+    missing = task_rules.missing_items(task["checklist"], ticked)
+    if missing:
+        raise ChecklistIncomplete(f"not ticked yet: {', '.join(missing)}", missing=missing)
+    done = {"completed_at": now, "completed_by": by, "ticked": list(dict.fromkeys(ticked)),
+            "note": note}
+    await session.execute(sa.update(tasks).where(tasks.c.task_id == task_id).values(**done))
+    await publish(session, TaskCompleted(
+        task_id=task_id, owner_id=task["owner_id"], completed_by=by, due_at=task["due_at"],
+        completed_at=now, on_time=task_rules.on_time(now, task["due_at"])))
+    return _task_view({**task, **done})
+
+
+async def mark_overdue_tasks(session: AsyncSession, now: datetime) -> int:
+    """The periodic follow-up (R2 §2.2): each task past due and not done becomes overdue once,
+    and `task.overdue` tells who follows it up. SKIP LOCKED leaves a task being completed
+    right now to that completion."""
+    waiting = [_plain(r) for r in await session.execute(
+        sa.select(tasks).where(tasks.c.completed_at.is_(None), tasks.c.overdue_at.is_(None),
+                               tasks.c.due_at < now)
+        .order_by(tasks.c.due_at).limit(500).with_for_update(skip_locked=True))]
+    if not waiting:
+        return 0
+    facts = await _standing_facts(session, {t["owner_id"] for t in waiting})
+    for task in waiting:
+        role = standing_at(facts.get(task["owner_id"], ()), now).role
+        to = task_rules.escalates_to(role)
+        await session.execute(sa.update(tasks).where(tasks.c.task_id == task["task_id"])
+                              .values(overdue_at=now, escalated_to=to))
+        await publish(session, TaskOverdue(
+            task_id=task["task_id"], owner_id=task["owner_id"], due_at=task["due_at"],
+            escalated_to_role=to, overdue_at=now))
+    return len(waiting)
+
+
+async def plan_view(session: AsyncSession, plan_id: UUID) -> dict:
+    plan = _plain((await session.execute(
+        sa.select(plans).where(plans.c.plan_id == plan_id))).first())
+    if plan is None:
+        raise NotFound(f"there is no plan {plan_id}")
+    planned = await list_tasks(session, plan_id=plan_id)
+    counts = task_rules.progress((t["due_at"], t["completed_at"], t["overdue_at"])
+                                 for t in planned)
+    return {**plan, "counts": {"total": counts.total, "done_on_time": counts.done_on_time,
+                               "done_late": counts.done_late, "overdue": counts.overdue,
+                               "open": counts.open},
+            "completion_share": counts.completion_share, "tasks": planned}

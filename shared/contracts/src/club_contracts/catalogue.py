@@ -184,6 +184,119 @@ class IncidentReported(Event):
     reported_at: UtcDatetime
 
 
+# ------------------------------------------------ reception: running the day (R1 §2.2, §8.1;
+# R2 §2.2, §7.1). Codes, ids and times only: a task's title and checklist, a round's notes
+# and a finding's description are written by people and stay in reception.
+
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+EscalatedTo = Literal["deputy", "head"]
+
+
+class _TaskEvent(Event):
+    key_field = "task_id"
+    producer = "reception"
+
+
+class TaskAssigned(_TaskEvent):
+    """A task given to a staff member by the head or deputy's plan (R1 §2.2, §8.1): a one-off
+    or one occurrence of a routine (opening, closing, the daily briefing)."""
+
+    topic = "task.assigned"
+
+    task_id: UUID
+    plan_id: UUID | None = None
+    owner_id: UUID
+    location_id: UUID | None = None
+    routine: Code | None = None  # the recurring routine it is an occurrence of
+    due_at: UtcDatetime
+    assigned_by: UUID
+    assigned_at: UtcDatetime
+
+
+class TaskCompleted(_TaskEvent):
+    """Done, with its evidence kept in reception; `on_time` compares with `due_at`."""
+
+    topic = "task.completed"
+
+    task_id: UUID
+    owner_id: UUID
+    completed_by: UUID
+    due_at: UtcDatetime
+    completed_at: UtcDatetime
+    on_time: bool
+
+
+class TaskOverdue(_TaskEvent):
+    """Past due and not done: escalated to the deputy (R2 §2.2 follows up tasks), or to the
+    head when the deputy owns it."""
+
+    topic = "task.overdue"
+
+    task_id: UUID
+    owner_id: UUID
+    due_at: UtcDatetime
+    escalated_to_role: EscalatedTo
+    overdue_at: UtcDatetime
+
+
+class _FindingEvent(Event):
+    key_field = "finding_id"
+    producer = "reception"
+
+
+class SafetyRoundCompleted(Event):
+    """A safety round walked and its checklist answered (R2 §7.1)."""
+
+    topic = "safety.round_completed"
+    key_field = "round_id"
+    producer = "reception"
+
+    round_id: UUID
+    area: Code
+    conducted_by: UUID
+    items_checked: int = Field(ge=0, le=1000)
+    items_failed: int = Field(ge=0, le=1000)
+    completed_at: UtcDatetime
+
+
+class SafetyFindingOpened(_FindingEvent):
+    """A failed checklist item, now a finding with an owner and a due date."""
+
+    topic = "safety.finding_opened"
+
+    finding_id: UUID
+    round_id: UUID
+    area: Code
+    item: Code
+    owner_id: UUID
+    due_at: UtcDatetime
+    incident_id: UUID | None = None  # the incident it opened (R2 §7.2), if any
+    opened_at: UtcDatetime
+
+
+class SafetyFindingOverdue(_FindingEvent):
+    topic = "safety.finding_overdue"
+
+    finding_id: UUID
+    owner_id: UUID
+    due_at: UtcDatetime
+    escalated_to_role: EscalatedTo
+    overdue_at: UtcDatetime
+
+
+class SafetyFindingClosed(_FindingEvent):
+    """Fixed, with evidence kept in reception; `on_time` compares with `due_at`."""
+
+    topic = "safety.finding_closed"
+
+    finding_id: UUID
+    owner_id: UUID
+    closed_by: UUID
+    due_at: UtcDatetime
+    closed_at: UtcDatetime
+    on_time: bool
+
+
 # ------------------------------------------------ crm (R1 §2.4, §3.5, §6; R2 §3.3–3.5)
 
 
@@ -320,6 +433,53 @@ class SurveySubmitted(Event):
     csat: int = Field(ge=1, le=5)
     nps: int | None = Field(default=None, ge=0, le=10)
     submitted_at: UtcDatetime
+
+
+# ------------------------------------------------ crm: improving the service (R1 §5.3; R2 §9.1)
+
+
+class ServiceMeetingHeld(Event):
+    """A department service meeting held, with who attended; its minutes stay in CRM."""
+
+    topic = "meeting.held"
+    key_field = "meeting_id"
+    producer = "crm"
+
+    meeting_id: UUID
+    chaired_by: UUID
+    attendee_ids: list[UUID] = Field(max_length=500)
+    held_at: UtcDatetime
+
+
+class _ActionEvent(Event):
+    key_field = "action_id"
+    producer = "crm"
+
+
+class ImprovementActionAssigned(_ActionEvent):
+    """An action agreed at a meeting, with an owner and a due date, and the complaints and
+    incidents it answers."""
+
+    topic = "improvement.action_assigned"
+
+    action_id: UUID
+    meeting_id: UUID
+    owner_id: UUID
+    due_at: UtcDatetime
+    complaint_ids: list[UUID] = Field(default_factory=list, max_length=100)
+    incident_ids: list[UUID] = Field(default_factory=list, max_length=100)
+    assigned_at: UtcDatetime
+
+
+class ImprovementActionCompleted(_ActionEvent):
+    topic = "improvement.action_completed"
+
+    action_id: UUID
+    meeting_id: UUID
+    owner_id: UUID
+    due_at: UtcDatetime
+    completed_at: UtcDatetime
+    on_time: bool
 
 
 # ---------------------------------------------------------------- hr (R1 §7, §9.2; R2 §5, §6, §8)

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from club_crm.api import audit, complaints, customers, followups, notifications, surveys
+from club_crm.api import (
+    audit,
+    complaints,
+    customers,
+    followups,
+    meetings,
+    notifications,
+    surveys,
+)
 
 router = APIRouter()
-for module in (customers, complaints, followups, surveys, audit, notifications):
+for module in (customers, complaints, followups, surveys, audit, notifications,
+               meetings):
     router.include_router(module.router)

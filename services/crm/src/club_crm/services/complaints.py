@@ -38,6 +38,7 @@ from club_crm.schema import (
 from club_crm.services.audit import record_access
 from club_crm.services.customers import customer_identifiers
 from club_crm.services.followups import cancel_open_followups, schedule_followup
+from club_crm.services.meetings import actions_citing
 from club_crm.services.staff import is_active_specialist, note_assignment, pick_specialist
 
 SUPERVISORS = (Role.HEAD, Role.DEPUTY)
@@ -219,6 +220,8 @@ async def read_complaint(session: AsyncSession, cipher: FieldCipher, principal: 
         complaint_history.c.complaint_id == complaint_id)
         .order_by(complaint_history.c.id))).all()
     view["tasks"] = [_task_view(cipher, t) for t in tasks]
+    # The improvement actions agreed at service meetings that answer it (R1 §5.3).
+    view["improvement_actions"] = await actions_citing(session, complaint_id, now)
     view["history"] = [
         {k: v for k, v in h._mapping.items() if k not in ("id", "complaint_id") and v is not None}
         for h in history

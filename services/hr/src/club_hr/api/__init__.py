@@ -11,10 +11,12 @@ from club_hr.api import (
     gifts,
     leave,
     rewards,
+    skills,
     staff,
     training,
 )
 
 router = APIRouter()
-for area in (staff, attendance, leave, assessments, discipline, rewards, training, gifts):
+for area in (staff, attendance, leave, assessments, discipline, rewards, training, gifts,
+             skills):
     router.include_router(area.router)

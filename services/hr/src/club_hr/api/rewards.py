@@ -47,10 +47,14 @@ class Grant(Body):
     proposal_id: UUID | None = Field(default=None, description="The proposal it answers")
     bonus: Bonus | None = Field(default=None, description="For a bonus (R2 §5.3)")
     new_role: StaffRole | None = Field(default=None, description="For a promotion")
+    training_session_id: UUID | None = Field(
+        default=None, description="For a training opportunity (R2 §5.3): the session, still "
+        "to come, it is a place on. Published in reward.granted as a commendation")
 
 
 @router.post("/rewards", status_code=201,
-             summary="Grant a commendation, bonus or promotion (head; publishes reward.granted)")
+             summary="Grant a commendation, bonus, promotion or training opportunity (head; "
+                     "publishes reward.granted)")
 async def grant(body: Grant, request: Request, key: IdempotencyKey = None,
                 principal: Principal = Depends(head)):
     currency = (body.bonus.currency if body.bonus else None) or settings_of(request).currency
@@ -58,7 +62,8 @@ async def grant(body: Grant, request: Request, key: IdempotencyKey = None,
         s, now=now_of(request), granted_by=principal.id, staff_id=body.staff_id,
         kind=body.kind, reason=body.reason, proposal_id=body.proposal_id,
         bonus=body.bonus.amount if body.bonus else None, currency=currency,
-        new_role=body.new_role, reason_code=body.reason_code))
+        new_role=body.new_role, reason_code=body.reason_code,
+        training_session_id=body.training_session_id))
 
 
 @router.get("/rewards", summary="Rewards granted (staff see their own)")

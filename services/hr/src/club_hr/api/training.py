@@ -33,6 +33,13 @@ policy_makers = require_roles(Role.HEAD, Role.HR_ADMIN)
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class SkillRaise(Body):
+    skill: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,47}$",
+                                description="A skill of the matrix (GET /skills)")]
+    raise_by: Annotated[int, Field(ge=1, le=4, description="Levels it raises")] = 1
+    up_to: Annotated[int, Field(ge=1, le=4, description="Never above this level")] = 4
+
+
 class SessionRequest(Body):
     title: Title
     clause: Annotated[str, Field(min_length=1, max_length=64)] = "R2 §4.2"
@@ -41,6 +48,10 @@ class SessionRequest(Body):
     staff_ids: list[UUID] = Field(default_factory=list, description="Required attendees")
     roles: list[StaffRole] = Field(default_factory=list,
                                    description="Every active member of these roles is required")
+    skills: Annotated[list[SkillRaise], Field(max_length=50)] = Field(
+        default_factory=list,
+        description="The skills it raises (R2 §4.1): once held, each attendee who came gets a "
+                    "proposed level for the head or deputy to confirm")
 
 
 class AttendanceRecord(Body):
@@ -76,7 +87,8 @@ async def schedule(body: SessionRequest, request: Request, key: IdempotencyKey =
         session_id = await training.schedule(
             session, now=now_of(request), title=body.title, clause=body.clause,
             starts_at=body.starts_at, ends_at=body.ends_at, staff_ids=body.staff_ids,
-            roles=list(body.roles), created_by=principal.id)
+            roles=list(body.roles), created_by=principal.id,
+            raises=[(r.skill, r.raise_by, r.up_to) for r in body.skills])
         return await training.get_session(session, session_id)
 
     return await create(request, principal, key, body, action)

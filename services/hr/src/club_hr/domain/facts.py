@@ -19,6 +19,9 @@ id is kept: HR assesses its staff, not the club's customers (R1 §4.4, §6).
 | escalation         | (dept.)     | complaint.escalated |                  | to, level     |
 | followup           | staff_id    | followup.completed |                   | on_time, …    |
 | incident_reported  | reported_by | incident.reported  | minutes to report | category, …   |
+| task               | owner_id    | task.completed, task.overdue |         | on_time       |
+| finding_closed     | owner_id    | safety.finding_closed |                | on_time       |
+| improvement_action | owner_id    | improvement.action_completed |         | on_time       |
 
 `visit_served` keeps the minutes of service the staff member gave and the visit's total, so
 a survey about the visit can be credited by share (services/assessments.py). `first_response`
@@ -27,8 +30,14 @@ in time); the escalation for a missed first response and the resolution both say
 fact is kept once per complaint and holder, timed at the deadline.
 
 Each fact's `subject_id` is the business aggregate (visit, survey response, complaint,
-follow-up, incident); a second event about the same aggregate (a re-sent completion) does not
-make a second fact.
+follow-up, incident, task, finding, action); a second event about the same aggregate (a
+re-sent completion) does not make a second fact.
+
+A task is judged on the day it fell due (the fact is timed at `due_at`), once: `task.overdue`
+and `task.completed` make the same fact, not on time, whichever comes first, so a task that
+went overdue and was then done late counts once, as late; one overdue and never done counts
+as not on time; only a completion by the due time counts as on time. (Reception emits the
+two on the task's key, so they arrive in that order; an on-time completion has no overdue.)
 """
 
 from __future__ import annotations
@@ -45,8 +54,12 @@ from club_contracts import (
     ComplaintResolved,
     Event,
     FollowupCompleted,
+    ImprovementActionCompleted,
     IncidentReported,
+    SafetyFindingClosed,
     SurveySubmitted,
+    TaskCompleted,
+    TaskOverdue,
     VisitCompleted,
 )
 
@@ -150,4 +163,21 @@ def facts_from(event: Event) -> list[Fact]:
             return [Fact("incident_reported", event.reported_by, event.incident_id,
                          event.reported_at, minutes,
                          {"category": event.category, "severity": event.severity})]
+        case TaskCompleted():
+            # R2 §2.2: the deputy follows tasks up; the owner answers for them
+            return [Fact("task", event.owner_id, event.task_id, event.due_at,
+                         attrs={"on_time": event.on_time})]
+        case TaskOverdue():
+            return [Fact("task", event.owner_id, event.task_id, event.due_at,
+                         attrs={"on_time": False})]
+        case SafetyFindingClosed():
+            # R2 §7.1: a finding of a safety round, fixed by its owner
+            return [Fact("finding_closed", event.owner_id, event.finding_id, event.closed_at,
+                         attrs={"on_time": event.on_time, "due_at": event.due_at.isoformat()})]
+        case ImprovementActionCompleted():
+            # R2 §3.5: an action agreed at the service meeting
+            return [Fact("improvement_action", event.owner_id, event.action_id,
+                         event.completed_at,
+                         attrs={"on_time": event.on_time, "due_at": event.due_at.isoformat(),
+                                "meeting_id": str(event.meeting_id)})]
     return []

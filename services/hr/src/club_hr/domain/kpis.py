@@ -163,6 +163,18 @@ CATALOGUE: dict[str, KpiDefinition] = {k.code: k for k in (
          {"training_attendance"},
          "Share of required attendances at training sessions held in the period that were "
          "attended (R2 §4.2–4.3)"),
+    # the department's own work (R1 §2.2, R2 §2.2, §3.5, §7.1): in no default template; a
+    # template adds them where the role owns such work
+    _kpi("tasks_on_time", H, "% of tasks due", {"task"},
+         "Share of their tasks due in the period that were completed by the due time "
+         "(task.completed, task.overdue); one overdue and never completed is not on time, one "
+         "overdue then completed late counts once, as late"),
+    _kpi("findings_closed_on_time", H, "% of findings closed", {"finding_closed"},
+         "Share of the safety findings they closed in the period that were closed by the due "
+         "time (safety.finding_closed; R2 §7.1)"),
+    _kpi("actions_on_time", H, "% of actions completed", {"improvement_action"},
+         "Share of the improvement actions from service meetings they completed in the period "
+         "that were completed by the due time (improvement.action_completed; R2 §3.5)"),
 )}
 
 
@@ -458,6 +470,17 @@ def measure(code: str, observations: Sequence[Observation]) -> Measurement:
         case "team_training_compliance":
             return _share(_of(observations, "training_attendance"), lambda o: o.value == 1,
                           "required attendances, attended")
+        case "tasks_on_time":
+            return _share(_of(observations, "task"), lambda o: o.attrs.get("on_time") is True,
+                          "tasks due, completed on time")
+        case "findings_closed_on_time":
+            return _share(_of(observations, "finding_closed"),
+                          lambda o: o.attrs.get("on_time") is True,
+                          "findings closed, by the due time")
+        case "actions_on_time":
+            return _share(_of(observations, "improvement_action"),
+                          lambda o: o.attrs.get("on_time") is True,
+                          "improvement actions completed, by the due time")
     raise AssertionError(f"{code} is in the catalogue but has no measurement")
 
 

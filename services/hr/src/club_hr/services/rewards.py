@@ -1,5 +1,7 @@
 """Rewards (R1 §7.1, R2 §5.2–5.3): an outstanding assessment proposes one; the head grants
-commendations, bonuses and promotions, each published as `reward.granted` with its clause."""
+commendations, bonuses, promotions and training opportunities, each published as
+`reward.granted` with its clause (a training opportunity as a commendation: see
+domain/rewards.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from club_hr.domain import rewards as rules
 from club_hr.domain.staff import ACTIVE
-from club_hr.schema import assessments, reward_proposals, rewards
+from club_hr.domain.training import SCHEDULED
+from club_hr.schema import (
+    assessments,
+    reward_proposals,
+    rewards,
+    training_attendees,
+    training_sessions,
+)
 from club_hr.services import staff as register
 
 
@@ -36,6 +45,7 @@ def reward_view(row: Any) -> dict:
             "bonus": None if row.bonus_amount is None else {
                 "amount": f"{row.bonus_amount:.2f}", "currency": row.bonus_currency},
             "new_role": row.new_role, "proposal_id": row.proposal_id,
+            "training_session_id": row.training_session_id,
             "granted_by": row.granted_by, "granted_at": row.granted_at}
 
 
@@ -79,11 +89,15 @@ async def _open_proposal(session: AsyncSession, proposal_id: UUID) -> Any:
 
 async def grant(session: AsyncSession, *, now: datetime, granted_by: UUID, staff_id: UUID,
                 kind: str, reason: str, proposal_id: UUID | None, bonus: Decimal | None,
-                currency: str, new_role: str | None, reason_code: str | None = None) -> dict:
+                currency: str, new_role: str | None, reason_code: str | None = None,
+                training_session_id: UUID | None = None) -> dict:
     member = await register.get(session, staff_id, for_update=True)
     if member.status != ACTIVE:
         raise Conflict(f"the staff member is {member.status}; rewards go to active staff")
-    rules.check_grant(kind, current_role=member.role, new_role=new_role, bonus=bonus)
+    rules.check_grant(kind, current_role=member.role, new_role=new_role, bonus=bonus,
+                      training_session=training_session_id is not None)
+    if training_session_id is not None:
+        await _offer_place(session, now=now, session_id=training_session_id, staff_id=staff_id)
     if proposal_id is not None:
         proposal = await _open_proposal(session, proposal_id)
         if proposal.staff_id != staff_id:
@@ -97,7 +111,8 @@ async def grant(session: AsyncSession, *, now: datetime, granted_by: UUID, staff
         reward_id=reward_id, staff_id=staff_id, kind=kind, reason=reason, reason_code=code,
         rule_ref=rule_ref,
         bonus_amount=bonus, bonus_currency=currency if bonus is not None else None,
-        new_role=new_role, proposal_id=proposal_id, granted_by=granted_by, granted_at=now))
+        new_role=new_role, proposal_id=proposal_id, granted_by=granted_by, granted_at=now,
+        training_session_id=training_session_id))
     if proposal_id is not None:
         await session.execute(reward_proposals.update()
                               .where(reward_proposals.c.proposal_id == proposal_id)
@@ -105,14 +120,32 @@ async def grant(session: AsyncSession, *, now: datetime, granted_by: UUID, staff
                                       reward_id=reward_id))
     if new_role is not None:
         await register.change_role(session, now=now, staff_id=staff_id, role=new_role)
-    fields = dict(reward_id=reward_id, staff_id=staff_id, kind=kind, rule_ref=rule_ref,
-                  granted_at=now)
+    fields = dict(reward_id=reward_id, staff_id=staff_id,
+                  kind=rules.PUBLISHED_KIND.get(kind, kind), rule_ref=rule_ref, granted_at=now)
     # v1 (until its deprecation window ends) carries the code's standard wording, never the
     # reason typed here; v2 carries the code (docs/events.md).
     await publish(session, RewardGranted(**fields, reason=REWARD_REASON_WORDING[code]))
     await publish(session, RewardGrantedV2(**fields, reason_code=code))
     row = (await session.execute(select(rewards).where(rewards.c.reward_id == reward_id))).one()
     return reward_view(row)
+
+
+async def _offer_place(session: AsyncSession, *, now: datetime, session_id: UUID,
+                       staff_id: UUID) -> None:
+    """R2 §5.3: the reward is a place on a session still to come; the staff member joins it as
+    a voluntary attendee (not required, so missing it does not count against the team's
+    training compliance)."""
+    row = (await session.execute(
+        select(training_sessions.c.status, training_sessions.c.starts_at)
+        .where(training_sessions.c.session_id == session_id).with_for_update())).first()
+    if row is None:
+        raise NotFound(f"no training session {session_id}")
+    if row.status != SCHEDULED or row.starts_at <= now:
+        raise Conflict("a training opportunity is a place on a session still to come; this "
+                       f"one is {row.status if row.status != SCHEDULED else 'under way'}")
+    await session.execute(insert(training_attendees).values(
+        session_id=session_id, staff_id=staff_id, attendance_id=uuid4(), required=False,
+    ).on_conflict_do_nothing())
 
 
 async def decline(session: AsyncSession, *, now: datetime, proposal_id: UUID,

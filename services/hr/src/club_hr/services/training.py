@@ -1,5 +1,7 @@
 """Training sessions (R2 §4.2–4.3; R1 §9.2 for policy revisions): required attendees,
-attendance, completion, and the attendances the team-compliance KPI counts."""
+attendance, completion, and the attendances the team-compliance KPI counts. A session may
+declare the skills it raises (R2 §4.1): once held, it proposes level changes for those who
+came (services/skills.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from club_hr.domain import training as rules
 from club_hr.domain.kpis import Observation
 from club_hr.domain.staff import ACTIVE
 from club_hr.schema import staff, training_attendees, training_sessions
+from club_hr.services import skills
 
 
 async def _session_row(session: AsyncSession, session_id: UUID, *,
@@ -45,6 +48,7 @@ async def get_session(session: AsyncSession, session_id: UUID) -> dict:
         "completed_at": row.completed_at,
         "attendees": [{"staff_id": a.staff_id, "required": a.required,
                        "attended": a.attended} for a in attendees],
+        "skills": await skills.declared_for_session(session, session_id),
     }
 
 
@@ -88,9 +92,10 @@ async def add_attendees(session: AsyncSession, session_id: UUID, staff_ids: Iter
 async def schedule(session: AsyncSession, *, now: datetime, title: str, clause: str,
                    starts_at: datetime, ends_at: datetime, staff_ids: list[UUID],
                    roles: list[str], created_by: UUID, policy_id: UUID | None = None,
-                   policy_version: int | None = None) -> UUID:
+                   policy_version: int | None = None,
+                   raises: list[tuple[str, int, int]] | None = None) -> UUID:
     """Schedule a session; the named staff and every active member of the named roles are
-    required to attend."""
+    required to attend. `raises`: (skill, raise_by, up_to) for each skill it raises."""
     rules.check_session(starts_at, ends_at)
     await _check_on_register(session, staff_ids)
     by_role = (await session.execute(
@@ -104,6 +109,7 @@ async def schedule(session: AsyncSession, *, now: datetime, title: str, clause: 
         session_id=session_id, title=title, clause=clause, starts_at=starts_at,
         ends_at=ends_at, policy_id=policy_id, policy_version=policy_version,
         created_by=created_by))
+    await skills.declare_for_session(session, session_id, raises or [])
     await add_attendees(session, session_id, required, required=True, now=now)
     return session_id
 
@@ -121,6 +127,9 @@ async def record_attendance(session: AsyncSession, *, now: datetime, session_id:
         ).on_conflict_do_update(
             index_elements=["session_id", "staff_id"],
             set_={"attended": attended, "recorded_by": recorded_by, "recorded_at": now}))
+    if row.status == rules.HELD:
+        # attendance recorded after completion still earns the session's proposals
+        await skills.propose_for_session(session, now=now, session_id=session_id)
     return await get_session(session, session_id)
 
 
@@ -136,6 +145,7 @@ async def complete(session: AsyncSession, *, now: datetime, session_id: UUID,
     await session.execute(training_sessions.update()
                           .where(training_sessions.c.session_id == session_id)
                           .values(status=rules.HELD, completed_at=now))
+    await skills.propose_for_session(session, now=now, session_id=session_id)
     return await get_session(session, session_id)
 
 

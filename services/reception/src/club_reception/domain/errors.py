@@ -3,7 +3,7 @@ stable `code` a client can act on, and a sentence that says what is wrong."""
 
 from __future__ import annotations
 
-from club_platform.errors import Conflict, Invalid
+from club_platform.errors import Conflict, Forbidden, Invalid
 
 
 class StaffNotAssignable(Invalid):
@@ -41,3 +41,13 @@ class VisitAlreadyCompleted(Conflict):
 
 class IncidentClosed(Conflict):
     code = "incident_closed"
+
+
+class ChecklistIncomplete(Invalid):
+    """A task is done only with every checklist item ticked; `missing` names the others."""
+
+    code = "checklist_incomplete"
+
+
+class NotYourTask(Forbidden):
+    code = "not_your_task"
