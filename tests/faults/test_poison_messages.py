@@ -276,7 +276,11 @@ async def test_poison_dead_lettered_valid_processed_and_replay_after_the_fix_pro
                 keys = Counter(letter.key for letter in letters)
                 lost += sum(1 for k in expected if keys[k] == 0)
                 duplicated += sum(n - 1 for n in keys.values() if n > 1)
-                assert set(keys) == set(expected) and max(keys.values()) == 1, c.service
+                extra = [(letter.key, _header(letter, "dlq_original_topic"),
+                          _header(letter, "dlq_reason"), _header(letter, "dlq_error")[:120])
+                         for letter in letters if letter.key not in expected][:5]
+                assert set(keys) == set(expected) and max(keys.values()) == 1, (c.service,
+                                                                                 extra)
                 for letter in letters:
                     _check_letter(c, letter, expected[letter.key])
                 handled = await c.handled(valid)
