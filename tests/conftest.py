@@ -56,13 +56,33 @@ async def spawn(database_factory, kafka_connection, jwt_secret) -> AsyncIterator
             await process.start()
         return process
 
+    make.started = started  # type: ignore[attr-defined]
     yield make
-    for process in started:
+    await stop_all(started)
+
+
+async def stop_all(processes: list[ServiceProcess]) -> None:
+    for process in processes:
         if process.running():
             try:
                 await process.stop(timeout=20)
             except AssertionError:
                 process.kill()
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def _stop_what_the_test_started(request) -> AsyncIterator[None]:
+    """The processes a test started itself are stopped when it ends; those of wider fixtures
+    (an e2e club, a module's services) live as long as their fixture. Left running, a test's
+    services would go on consuming every later test's traffic: thousands of records of a
+    flood, and events of their own published into the next test's topics."""
+    if "spawn" not in request.fixturenames:
+        yield
+        return
+    started = request.getfixturevalue("spawn").started
+    before = len(started)  # wider fixtures are set up before this one
+    yield
+    await stop_all(started[before:])
 
 
 def service_defaults(service: str) -> dict[str, str]:

@@ -198,6 +198,13 @@ def start() -> None:
     imports = HOME / "data" / "import"
     imports.mkdir(parents=True, exist_ok=True)
     shutil.copy(REALM_FILE, imports / REALM_FILE.name)
+    # Keycloak's pool would hand out connections a PostgreSQL restart broke, and sign-in would
+    # answer 500 until each had failed once: test a connection before lending it (runtime
+    # options of its connection pool, read at every start).
+    (HOME / "conf" / "quarkus.properties").write_text(
+        "quarkus.datasource.jdbc.validation-query-sql=SELECT 1\n"
+        "quarkus.datasource.jdbc.validate-on-borrow=true\n"
+        "quarkus.datasource.jdbc.background-validation-interval=10S\n")
     env = {
         **java_env(),
         "KC_BOOTSTRAP_ADMIN_USERNAME": "admin",

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -58,7 +59,7 @@ def accounts_secret(provider) -> str:
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def club(spawn, provider, accounts_secret, kafka_connection
-               ) -> dict[str, ServiceProcess]:
+               ) -> AsyncIterator[dict[str, ServiceProcess]]:
     """The four services on fresh databases, trusting the provider; CRM keeps its accounts."""
     oidc = {"OIDC_ISSUER": provider.issuer, "OIDC_KEYS_CACHE_SECONDS": str(KEYS_CACHE_SECONDS),
             "OIDC_KEYS_REFRESH_COOLDOWN_SECONDS": "0.5"}
@@ -76,7 +77,10 @@ async def club(spawn, provider, accounts_secret, kafka_connection
                     "CRM_ACCOUNTS_CLIENT_SECRET": accounts_secret}
         processes[service] = await spawn(service, group=group, env=env,
                                          name=f"{service}-identity")
-    return processes
+    yield processes
+    for process in processes.values():  # done with the package: no CPU for the tests after
+        if process.running():
+            await process.stop()
 
 
 @pytest.fixture

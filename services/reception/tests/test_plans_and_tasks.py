@@ -129,11 +129,26 @@ async def test_a_planned_week_with_a_routine_a_late_task_and_the_escalation(desk
         assert bos.event.escalated_to_role == "deputy"
 
         week_now = await planner.get(f"/plans/{plan_id}")
+        # the deputy's list of plans: this week's, with the same figures, found by any of
+        # its days; the week after has none
+        wednesday = await planner.get("/plans", params={
+            "date": (monday + timedelta(days=2)).date().isoformat()})
+        next_week = await planner.get("/plans", params={
+            "date": (monday + timedelta(days=7)).date().isoformat()})
+        async with desk.as_role("attendant", ana) as http:
+            not_hers = await http.get("/plans")
     assert week_now.status_code == 200, week_now.text
     body = week_now.json()
     assert body["counts"] == {"total": 7, "done_on_time": 1, "done_late": 1, "overdue": 5,
                               "open": 0}
     assert body["completion_share"] == round(2 / 7, 4)
+    assert wednesday.status_code == 200, wednesday.text
+    listed = {p["plan_id"]: p for p in wednesday.json()}
+    assert plan_id in listed and "tasks" not in listed[plan_id]
+    assert (listed[plan_id]["counts"], listed[plan_id]["completion_share"]) == (
+        body["counts"], body["completion_share"])
+    assert plan_id not in {p["plan_id"] for p in next_week.json()}
+    assert not_hers.status_code == 403, not_hers.text
     assert [s for s in tap.seen if isinstance(s.event, TaskOverdue)
             and str(s.event.task_id) == tuesday_task] == [overdue]  # escalated once
 

@@ -131,7 +131,10 @@ def test_the_staff_messages_of_cases_trainings_and_shifts_read_in_the_clubs_time
     assert "about new_rule on Thu 10 Dec 2026, 09:30" in en.body    # an unknown code as is
     training = render(Kind.TRAINING_ASSIGNED, "zh-CN", PAYLOAD, club="C", zone=ZONE)
     assert "2026年12月11日 09:00 至 2026年12月11日 10:00" in training.body
-    assert "R2 §4.2" in training.body
+    assert training.body.count("R2 §4.2") == 1  # the training's own clause, cited once
+    other = render(Kind.TRAINING_ASSIGNED, "en", {**PAYLOAD, "clause": "R2 §5.3"}, club="C",
+                   zone=ZONE)
+    assert "under R2 §5.3" in other.body and "§4.2" not in other.body
     cancelled = {**PAYLOAD, "change": "cancelled"}
     assert "新增一个班次" in render(Kind.SHIFT_CHANGED, "zh-CN", PAYLOAD, club="C",
                                   zone=ZONE).body

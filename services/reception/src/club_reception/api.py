@@ -719,7 +719,7 @@ class PlanCounts(_Out):
     open: int
 
 
-class Plan(_Out):
+class PlanSummary(_Out):
     plan_id: UUID
     title: str
     period_start: dt.date
@@ -728,6 +728,9 @@ class Plan(_Out):
     created_at: dt.datetime
     counts: PlanCounts
     completion_share: float = Field(description="Done (on time or late) over all tasks.")
+
+
+class Plan(PlanSummary):
     tasks: list[Task]
 
 
@@ -765,6 +768,15 @@ async def create_plan(body: NewPlan, runtime: Runtime, principal: Supervisor,
             session, title=body.title, period_start=body.period_start,
             period_end=body.period_end, routine_codes=body.routines,
             zone=_settings(runtime).zone, by=principal.id, now=runtime.clock.now()))
+
+
+@plans_api.get("/plans", response_model=list[PlanSummary],
+               summary="The plans, newest period first, with their completion; `date` keeps "
+                       "those covering that day")
+async def list_plans(runtime: Runtime, _: Supervisor, date: Day | None = None,
+                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Any:
+    async with runtime.database.transaction() as session:
+        return await services.list_plans(session, covering=date, limit=limit)
 
 
 @plans_api.get("/plans/{plan_id}", response_model=Plan,

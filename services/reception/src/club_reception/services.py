@@ -972,6 +972,15 @@ async def mark_overdue_tasks(session: AsyncSession, now: datetime) -> int:
     return len(waiting)
 
 
+async def list_plans(session: AsyncSession, *, covering: date | None, limit: int) -> list[dict]:
+    query = sa.select(plans.c.plan_id).order_by(plans.c.period_start.desc(),
+                                                plans.c.created_at.desc()).limit(limit)
+    if covering is not None:
+        query = query.where(plans.c.period_start <= covering, plans.c.period_end >= covering)
+    found = (await session.execute(query)).scalars().all()
+    return [await plan_view(session, plan_id) for plan_id in found]
+
+
 async def plan_view(session: AsyncSession, plan_id: UUID) -> dict:
     plan = _plain((await session.execute(
         sa.select(plans).where(plans.c.plan_id == plan_id))).first())

@@ -324,10 +324,11 @@ TEMPLATES: dict[Kind, dict[str, tuple[str, str]]] = {
     Kind.TRAINING_ASSIGNED: {
         "zh-CN": ("{club}：培训通知 {starts}",
                   "您已被安排参加一场培训（依据 {clause}），时间为 {starts} 至 {ends}"
-                  "（{zone}），请准时出席（R2 §4.2）。培训编号 {ref}，详情请在人事系统中查看。"),
+                  "（{zone}），请准时出席。培训编号 {ref}，详情请在人事系统中查看。"),
         "en": ("{club}: a training session you must attend, {starts}",
                "You are required to attend a training session (under {clause}): {starts} to "
-               "{ends} ({zone}) (R2 §4.2). Session reference {ref}; the details are in HR."),
+               "{ends} ({zone}). Please be on time. Session reference {ref}; the details are "
+               "in HR."),
     },
     Kind.SHIFT_CHANGED: {
         "zh-CN": ("{club}：排班变更 {starts}",
