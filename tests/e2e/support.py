@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import re
 import secrets
 import signal
@@ -25,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from club_platform.auth import Role
 from club_platform.kafka import KafkaConnection, partitions_of
+from club_platform.settings import DEFAULT_CLUB_TIME_ZONE, zone_named
 from club_platform.testing import client, wait_for
 from club_platform.testing.processes import ServiceProcess
 
@@ -32,12 +34,19 @@ SERVICES = ("booking", "reception", "crm", "hr")
 WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Generous: two cores shared with other work; polling stops as soon as the outcome is there.
 PATIENCE = 90.0
+# The services' days, weeks and periods are the club's (CLUB_TIME_ZONE), which for eight hours
+# of every day in Asia/Shanghai are a day ahead of UTC's.
+CLUB_ZONE = zone_named(os.environ.get("CLUB_TIME_ZONE") or DEFAULT_CLUB_TIME_ZONE)
 
 T = TypeVar("T")
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def club_today() -> date:
+    return now().astimezone(CLUB_ZONE).date()
 
 
 @dataclass

@@ -4,15 +4,13 @@ what a person would check afterwards, read back from the APIs."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
-from club_platform.settings import DEFAULT_CLUB_TIME_ZONE, zone_named
 from club_platform.testing import client
 
 from .conftest import MEMBERS
+from .support import CLUB_ZONE
 
-CLUB_ZONE = zone_named(os.environ.get("CLUB_TIME_ZONE") or DEFAULT_CLUB_TIME_ZONE)
 RATINGS = ((4.5, "outstanding"), (3.5, "good"), (2.5, "meets"), (1.5, "needs_improvement"),
            (0.0, "unsatisfactory"))
 

@@ -9,7 +9,7 @@ calls made → KPI facts, a discipline case, and an assessment for a closed peri
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID, uuid4
 
@@ -18,7 +18,7 @@ from club_contracts import AssessmentPublished, AttendanceClocked, SurveySubmitt
 from club_platform.auth import Role
 from club_platform.testing import wait_for
 
-from .support import PATIENCE, Club, fact_counts, now
+from .support import CLUB_ZONE, PATIENCE, Club, club_today, fact_counts, now
 
 pytestmark = pytest.mark.slow
 
@@ -234,16 +234,17 @@ async def test_one_customers_journey_across_the_four_services(club: Club, kafka_
     assert case["proposed_action"]  # the ladder's first step for a first case
 
     # -- an assessment for a closed period ------------------------------------------------------
-    # HR assesses whole UTC days that are over (never today), and every fact the journey made
+    # HR assesses whole club days that are over (never today), and every fact the journey made
     # is dated now. With real clocks, the closed period is yesterday, and what happened in it
     # must be put there by the APIs that take past times: the HR head schedules yesterday's
     # shift for the host after the fact (as a roster is often entered), and the door system
     # reports the host's clock-in and clock-out of yesterday on `attendance.clocked` (HR reads
     # door events from the bus). Nothing is faked: HR judges the shift from those clockings
     # and assesses the period from its own records. Today's journey must not leak into it.
-    yesterday = now().date() - timedelta(days=1)
-    shift_start = datetime.combine(yesterday, time(9), UTC)
-    shift_end = datetime.combine(yesterday, time(17), UTC)
+    club_day = club_today()
+    yesterday = club_day - timedelta(days=1)
+    shift_start = datetime.combine(yesterday, time(9), CLUB_ZONE)
+    shift_end = datetime.combine(yesterday, time(17), CLUB_ZONE)
     door = uuid4()
     async with kafka_tap("attendance.clocked") as tap:
         arrived = await event_publisher.publish(AttendanceClocked(
@@ -281,8 +282,8 @@ async def test_one_customers_journey_across_the_four_services(club: Club, kafka_
             [published] = await tap.events(AssessmentPublished,
                                            key=assessment["assessment_id"], timeout=PATIENCE)
         today = await hr.post("/assessments", json={
-            "staff_id": host, "period_start": now().date().isoformat(),
-            "period_end": now().date().isoformat()})
+            "staff_id": host, "period_start": club_day.isoformat(),
+            "period_end": club_day.isoformat()})
         listed = (await hr.get("/assessments", params={"staff_id": host})).json()
     assert judged["attendance"]["kept"] is True
     assert judged["attendance"]["late_minutes"] is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -90,6 +90,11 @@ class Hr:
         self.url = url
         self._token = make_token
         self.clock = clock
+
+    def today(self) -> date:
+        """The club's date now (its periods and templates are in club days), which is not
+        the UTC date for eight hours of every day in Asia/Shanghai."""
+        return self.clock.now().astimezone(CLUB_ZONE).date()
 
     def as_(self, role: str, subject: UUID | None = None) -> httpx.AsyncClient:
         return client(self.url, self._token(role, subject=subject))

@@ -13,7 +13,7 @@ async def a_specialists_draft(hr, events, event_publisher, hr_caught_up) -> tupl
     """A CRM specialist's day: one complaint resolved in 6 h within its SLA, one follow-up
     call on time after it (satisfied): every scored KPI at 5.00, total 5.00."""
     li = UUID((await hr.hire("crm_specialist", display_name="Li"))["staff_id"])
-    day = hr.clock.now().date() - timedelta(days=60)
+    day = hr.today() - timedelta(days=60)
     noon = datetime.combine(day, time(12), UTC)
     for event in (
         events.complaint_resolved([], upheld=False, at=noon, handled_by=li, hours=6),

@@ -42,7 +42,7 @@ async def test_an_attendants_assessment_equals_what_the_events_say(
         hr, events, event_publisher, kafka_tap, hr_caught_up):
     anna = UUID((await hr.hire("attendant", display_name="Anna"))["staff_id"])
     bo = uuid4()  # a colleague HR does not need to know for this
-    today = hr.clock.now().date()
+    today = hr.today()
     first = today - timedelta(days=30)
     last = first + timedelta(days=6)
 
@@ -189,7 +189,7 @@ async def test_facts_about_staff_hr_does_not_know_are_kept(hr, events, event_pub
 async def test_a_crm_specialists_assessment_from_complaints_and_follow_ups(
         hr, events, event_publisher, hr_caught_up, kafka_tap):
     li = UUID((await hr.hire("crm_specialist"))["staff_id"])
-    first = hr.clock.now().date() - timedelta(days=50)
+    first = hr.today() - timedelta(days=50)
     noon = datetime.combine(first, time(12), UTC)
     resolved = [  # hours to resolve: 10, 30, 20 (median 20); 2 of 3 within the SLA
         events.complaint_resolved([uuid4()], upheld=True, at=noon, handled_by=li, hours=10),
@@ -228,7 +228,7 @@ async def test_a_crm_specialists_assessment_from_complaints_and_follow_ups(
 async def test_a_template_change_applies_to_the_next_period_not_to_the_current_one(
         hr, events, event_publisher, hr_caught_up):
     deputy = UUID((await hr.hire("deputy"))["staff_id"])
-    today = hr.clock.now().date()
+    today = hr.today()
     tomorrow = today + timedelta(days=1)
     only_csat = {"items": [{"code": "department_csat", "weight": 100, "target": 4,
                             "worst": 2}]}
@@ -268,7 +268,7 @@ async def test_a_template_change_applies_to_the_next_period_not_to_the_current_o
 
 async def test_bad_assessment_input_gets_a_clear_4xx(hr):
     member = await hr.hire("attendant")
-    today = hr.clock.now().date()
+    today = hr.today()
     future = (today + timedelta(days=40)).isoformat()
     not_100 = await hr.call("hr_admin", "PUT", f"/kpi-templates/attendant/{future}", expect=422,
                             json={"items": [

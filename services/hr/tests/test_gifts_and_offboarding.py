@@ -49,7 +49,7 @@ async def test_offboarding_needs_evidence_for_every_item_and_ends_in_staff_offbo
     future = await hr.shift(ivy, hr.clock.now() + timedelta(days=20))
     started = await hr.call("hr_admin", "POST", f"/staff/{ivy}/offboarding", expect=201,
                             json={"reason": "resignation",
-                                  "last_day": hr.clock.now().date().isoformat()})
+                                  "last_day": hr.today().isoformat()})
     assert [i["done"] for i in started.json()["checklist"]] == [False, False, False]
     early = await hr.call("hr_admin", "POST", f"/staff/{ivy}/offboarding/completion",
                           expect=409)

@@ -47,7 +47,7 @@ async def test_a_replay_from_offset_zero_into_an_empty_database_gives_the_same_r
     anna = UUID((await hr.hire("attendant"))["staff_id"])
     li = UUID((await hr.hire("crm_specialist"))["staff_id"])
     colleague = uuid4()
-    first = hr.clock.now().date() - timedelta(days=20)
+    first = hr.today() - timedelta(days=20)
     last = first + timedelta(days=4)
 
     def at(day: int, hour: int, minute: int = 0) -> datetime:

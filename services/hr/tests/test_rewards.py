@@ -10,7 +10,7 @@ from club_contracts.catalogue_v2 import REWARD_REASON_WORDING
 
 async def outstanding_crm_specialist(hr, events, event_publisher, hr_caught_up) -> tuple:
     li = UUID((await hr.hire("crm_specialist"))["staff_id"])
-    day = hr.clock.now().date() - timedelta(days=90)
+    day = hr.today() - timedelta(days=90)
     noon = datetime.combine(day, time(12), UTC)
     for event in (
         events.complaint_resolved([], upheld=False, at=noon, handled_by=li, hours=6),
