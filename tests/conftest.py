@@ -13,7 +13,7 @@ import pytest_asyncio
 from club_platform.migrations import upgrade_async
 from club_platform.testing import start_group_at_end
 from club_platform.testing.plugin import unique_name
-from club_platform.testing.processes import ServiceProcess
+from club_platform.testing.processes import ServiceProcess, stop_all
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / ".local" / "test-logs"
@@ -58,16 +58,7 @@ async def spawn(database_factory, kafka_connection, jwt_secret) -> AsyncIterator
 
     make.started = started  # type: ignore[attr-defined]
     yield make
-    await stop_all(started)
-
-
-async def stop_all(processes: list[ServiceProcess]) -> None:
-    for process in processes:
-        if process.running():
-            try:
-                await process.stop(timeout=20)
-            except AssertionError:
-                process.kill()
+    await stop_all(started, strict=False)
 
 
 @pytest_asyncio.fixture(autouse=True, loop_scope="session")
@@ -82,7 +73,7 @@ async def _stop_what_the_test_started(request) -> AsyncIterator[None]:
     started = request.getfixturevalue("spawn").started
     before = len(started)  # wider fixtures are set up before this one
     yield
-    await stop_all(started[before:])
+    await stop_all(started[before:], strict=False)
 
 
 def service_defaults(service: str) -> dict[str, str]:

@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from club_platform.auth import Role
 from club_platform.testing import wait_for
+from club_platform.testing.processes import stop_all
 
 from .support import PATIENCE, SERVICES, Club, Staff, now
 
@@ -105,9 +106,7 @@ async def demo_run(spawn, kafka_connection, jwt_secret, tmp_path_factory,
     yield DemoRun(report=report, urls=urls, clock_file=clock_file, start_offsets=before)
     # Stopped with the package: their clock runs days ahead, and left running they would go on
     # judging the demo's shifts and publishing into the tests that follow.
-    for process in processes.values():
-        if process.running():
-            await process.stop()
+    await stop_all(processes.values())
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
@@ -162,6 +161,4 @@ async def club(spawn, token, kafka_connection) -> AsyncIterator[Club]:
     await wait_for(directories_know_them, timeout=PATIENCE, interval=0.3,
                    what="reception and CRM learning of the staff from staff.hired")
     yield club
-    for process in processes.values():
-        if process.running():
-            await process.stop()
+    await stop_all(processes.values())

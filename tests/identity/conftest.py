@@ -20,7 +20,7 @@ import pytest_asyncio
 from club_platform.testing import start_group_at_end
 from club_platform.testing.infrastructure import read_env_file
 from club_platform.testing.plugin import unique_name
-from club_platform.testing.processes import ServiceProcess
+from club_platform.testing.processes import ServiceProcess, stop_all
 
 from .provider import Provider
 
@@ -78,9 +78,7 @@ async def club(spawn, provider, accounts_secret, kafka_connection
         processes[service] = await spawn(service, group=group, env=env,
                                          name=f"{service}-identity")
     yield processes
-    for process in processes.values():  # done with the package: no CPU for the tests after
-        if process.running():
-            await process.stop()
+    await stop_all(processes.values())  # done with the package: no CPU for the tests after
 
 
 @pytest.fixture

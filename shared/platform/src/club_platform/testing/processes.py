@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -91,3 +92,18 @@ class ServiceProcess:
         if not self.log_path.exists():
             return "(no log)"
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+async def stop_all(processes: Iterable[ServiceProcess], *, strict: bool = True,
+                   timeout: float = 30.0) -> None:
+    """SIGTERM to every one still running, side by side. One that ignores it is killed either
+    way; `strict` then raises the first such failure once all are down (a fixture's teardown
+    reports it), otherwise it is only killed (the session's last sweep)."""
+    running = [process for process in processes if process.running()]
+    results = await asyncio.gather(*(process.stop(timeout) for process in running),
+                                   return_exceptions=True)
+    for result in results:
+        if isinstance(result, AssertionError) and not strict:
+            continue
+        if isinstance(result, BaseException):
+            raise result
