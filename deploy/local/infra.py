@@ -406,6 +406,30 @@ def start_kafka(node_id: int | None = None) -> None:
 
         wait_until(node.name, ready)
         say(f"{node.name} ready on {HOST}:{node.port} in {time.monotonic() - started:.1f}s")
+    if any(process is not None for _, process in launched):
+        ensure_scram_credentials(nodes[0])
+
+
+def ensure_scram_credentials(node: KafkaNode) -> None:
+    """Every principal can still sign in on the SASL listener after a (re)start. Kafka 3.9.1
+    was seen here to come back from a restart with no SCRAM credentials at all, though the
+    records the storage was formatted with are still in its metadata log; the services'
+    PLAINTEXT traffic went on, every SASL login failed. Missing ones are set again."""
+    bootstrap = f"{HOST}:{node.port}"
+    listing = run(kafka_tool("kafka.admin.ConfigCommand", "--bootstrap-server", bootstrap,
+                             "--describe", "--entity-type", "users"),
+                  capture_output=True, text=True).stdout
+    known = {line.split("'")[1] for line in listing.splitlines()
+             if line.startswith("SCRAM credential configs for user-principal '")}
+    missing = [p for p in KAFKA_PRINCIPALS if p not in known]
+    for principal in missing:
+        password = local_secrets()[f"kafka_{principal}"]
+        run(kafka_tool("kafka.admin.ConfigCommand", "--bootstrap-server", bootstrap, "--alter",
+                       "--entity-type", "users", "--entity-name", principal, "--add-config",
+                       f"SCRAM-SHA-512=[iterations=4096,password={password}]"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if missing:
+        say(f"SCRAM credentials set again for {', '.join(missing)} (the broker had lost them)")
 
 
 def end_process(pid: int, *, group: bool = False, kill: bool = False,
