@@ -422,8 +422,9 @@ def ensure_scram_credentials(node: KafkaNode) -> None:
     known = {line.split("'")[1] for line in listing.splitlines()
              if line.startswith("SCRAM credential configs for user-principal '")}
     missing = [p for p in KAFKA_PRINCIPALS if p not in known]
+    passwords = local_secrets()
     for principal in missing:
-        password = local_secrets()[f"kafka_{principal}"]
+        password = passwords[f"kafka_{principal}"]
         run(kafka_tool("kafka.admin.ConfigCommand", "--bootstrap-server", bootstrap, "--alter",
                        "--entity-type", "users", "--entity-name", principal, "--add-config",
                        f"SCRAM-SHA-512=[iterations=4096,password={password}]"),
