@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 UV_VERSION := 0.13.8
 PYTHON ?= python3
+# Playwright never fetches a browser of its own (no CDN here): the tests drive Debian's
+# chromium (`make browser`).
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # Three sets of local infrastructure (deploy/local/infra.py), each with its own state, ports
 # and address file: the platform (`make up`: .env.local), the tests' own (`make test`:
 # .env.test) and a three-broker cluster (`make test-cluster`: .env.cluster). A test never
@@ -15,7 +18,7 @@ RUN_TESTS := set -a && . ./.env.test && set +a &&
 RUN_CLUSTER := set -a && . ./.env.cluster && set +a &&
 
 .PHONY: help install infra test-infra cluster-infra up demo down stop wipe test test-cluster \
-	bench lint status docs tools deploy-check outside-subscriber
+	bench lint status docs tools deploy-check outside-subscriber browser
 
 help:
 	@echo "make up      install, start Kafka + PostgreSQL + the four services, run the demo day (README command 1)"
@@ -87,9 +90,14 @@ outside-subscriber:
 	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
 	@cd tests/outside_subscriber && npm ci --no-audit --no-fund --loglevel=error
 
+# The real browser of the browser tests (tests/browser.py): Debian's chromium and CJK fonts,
+# installed when missing (Playwright cannot download its own browser here); present, a check.
+browser:
+	@$(PYTHON) deploy/local/browser.py install
+
 # On the tests' own infrastructure, never the platform's. A failed tool install does not
 # stop the other tests: tests/deploy fails and says why.
-test: test-infra outside-subscriber
+test: test-infra outside-subscriber browser
 	@bash deploy/tools/install.sh || echo "[deploy-tools] not installed: tests/deploy will fail and say why"
 	@$(RUN_TESTS) uv run --frozen pytest $(PYTEST_ARGS)
 

@@ -4,6 +4,8 @@
     docs/openapi/<service>.json    OpenAPI of each service's HTTP API
     docs/events.md                 the event catalogue page, with links to the JSON Schemas
     docs/authorization.md          who may call each endpoint (read from the routes' checks)
+    docs/regulations.md            the service-department regulations, clause by clause (from
+                                   club_platform/regulations/clauses.json)
 
 `uv run python docs/generate.py` writes them; `--check` exits 1 if any committed file differs
 (tests/test_generated_docs.py runs the same comparison).
@@ -27,7 +29,7 @@ from typing import Any, get_args
 
 from club_contracts import event_types
 from club_contracts.schemas import SNAPSHOT_DIR, snapshot_path
-from club_platform import asyncapi
+from club_platform import asyncapi, regulations
 from club_platform.auth import Role, RouteAccess, route_access
 
 DOCS = Path(__file__).resolve().parent
@@ -313,6 +315,7 @@ def render_json(document: dict) -> str:
 
 def documents() -> dict[Path, str]:
     files = {DOCS / "events.md": events_page(), DOCS / "authorization.md": authorization_page()}
+    files[DOCS / "regulations.md"] = regulations.render_markdown()
     for name in SERVICES:
         files[DOCS / "asyncapi" / f"{name}.json"] = render_json(asyncapi_document(name))
         files[DOCS / "openapi" / f"{name}.json"] = render_json(openapi_document(name))

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 from club_platform.migrations import upgrade_async
 from club_platform.testing import start_group_at_end
 from club_platform.testing.plugin import unique_name
 from club_platform.testing.processes import ServiceProcess, stop_all
+from playwright.async_api import Browser, async_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / ".local" / "test-logs"
@@ -111,3 +114,23 @@ async def fault_report() -> AsyncIterator[Callable[..., None]]:
         lines += [f"| {r['scenario']} | {r['load']} | {r['fault']} | {r['lost']} | "
                   f"{r['duplicated']} | {r['5xx']} | {r['note']} |" for r in rows]
         REPORT.write_text("\n".join(lines) + "\n")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """A real browser for the session: Debian's chromium, headless, driven by Playwright
+    (tests/browser.py opens offline contexts in it). Playwright's own browser builds cannot be
+    downloaded here, so it is never `playwright install`ed; `make test` installs chromium and
+    the CJK fonts (deploy/local/browser.py). Missing, the tests that need it fail, never skip."""
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("chromium is not installed: run `python3 deploy/local/browser.py install` "
+                    "(as root; `make test` does it)", pytrace=False)
+    async with async_playwright() as playwright:
+        # --no-sandbox: the tests run as root, where chromium's sandbox refuses to start.
+        browser = await playwright.chromium.launch(executable_path=path, headless=True,
+                                                   args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            await browser.close()

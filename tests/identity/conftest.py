@@ -8,9 +8,6 @@ once per session, by the same script (deploy/local/keycloak.py)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -22,7 +19,7 @@ from club_platform.testing.infrastructure import read_env_file
 from club_platform.testing.plugin import unique_name
 from club_platform.testing.processes import ServiceProcess, stop_all
 
-from .provider import Provider
+from .provider import Provider, running_provider
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,23 +29,9 @@ STAFF_TOPICS = ["staff.hired", "staff.changed", "staff.offboarded"]
 KEYS_CACHE_SECONDS = 3
 
 
-def _answers(issuer: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=3):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def provider() -> Provider:
-    env = dict(os.environ)
-    if not (env.get("CLUB_OIDC_ISSUER") and _answers(env["CLUB_OIDC_ISSUER"])):
-        subprocess.run([sys.executable, str(ROOT / "deploy" / "local" / "keycloak.py"), "up"],
-                       check=True)
-        env |= read_env_file(ROOT / ".env.local")
-    return Provider(base_url=env["CLUB_KEYCLOAK_URL"], issuer=env["CLUB_OIDC_ISSUER"],
-                    admin_password=env["CLUB_KEYCLOAK_ADMIN_PASSWORD"])
+    return running_provider()
 
 
 @pytest.fixture(scope="session")

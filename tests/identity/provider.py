@@ -7,18 +7,46 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import os
 import re
 import secrets
+import subprocess
+import sys
+import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 from uuid import UUID
 
 import httpx
+from club_platform.testing.infrastructure import read_env_file
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # The console client's redirect (deploy/keycloak/club-realm.json: CLUB_CONSOLE_URL/*); the
 # browser would land there; the test reads the code from the redirect instead.
 REDIRECT_URI = "http://127.0.0.1:8100/signed-in"
 SHORT_CLIENT = "club-test-short-tokens"
+
+
+def running_provider() -> Provider:
+    """The tests' Keycloak: the one `make test-infra` started (its address in the environment),
+    or else started here by deploy/local/keycloak.py (once: it does nothing when it answers)."""
+    env = dict(os.environ)
+    if not (env.get("CLUB_OIDC_ISSUER") and _answers(env["CLUB_OIDC_ISSUER"])):
+        subprocess.run([sys.executable, str(ROOT / "deploy" / "local" / "keycloak.py"), "up"],
+                       check=True)
+        env |= read_env_file(ROOT / ".env.local")
+    return Provider(base_url=env["CLUB_KEYCLOAK_URL"], issuer=env["CLUB_OIDC_ISSUER"],
+                    admin_password=env["CLUB_KEYCLOAK_ADMIN_PASSWORD"])
+
+
+def _answers(issuer: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=3):
+            return True
+    except OSError:
+        return False
 
 
 class SignInRefused(AssertionError):

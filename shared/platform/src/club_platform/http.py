@@ -5,14 +5,17 @@ logs."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+import fastapi_offline
 from club_platform.auth import TokenVerifier
 from club_platform.consumer import is_outage
 from club_platform.errors import ClubError
@@ -21,7 +24,8 @@ from club_platform.runtime import ServiceRuntime
 from club_platform.tracing import configure_tracing, span
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -198,6 +202,20 @@ class Observe:
             LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+EMPTY_IMAGE = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
+
+
+@functools.cache
+def offline_redoc_script() -> bytes:
+    """fastapi_offline's ReDoc bundle, its one image from the internet replaced."""
+    script = (Path(fastapi_offline.__file__).parent / "static" / "redoc.standalone.js").read_text(
+        encoding="utf-8")
+    if REDOC_LOGO not in script:
+        log.warning("ReDoc's bundle no longer names %s; served as it is", REDOC_LOGO)
+    return script.replace(REDOC_LOGO, EMPTY_IMAGE).encode()
+
+
 def create_app(*, runtime: ServiceRuntime, routers: Sequence[APIRouter], title: str,
                description: str, version: str = "1.0.0") -> FastAPI:
     settings = runtime.settings
@@ -217,8 +235,27 @@ def create_app(*, runtime: ServiceRuntime, routers: Sequence[APIRouter], title: 
     # The API pages' scripts and styles come from the service itself, not a public CDN: a
     # club's back office (and this project's CI) may have no internet, and /docs was blank.
     app = FastAPIOffline(title=title, description=description, version=version,
-                         lifespan=lifespan, docs_url="/docs", redoc_url="/redoc",
+                         lifespan=lifespan, docs_url="/docs", redoc_url=None,
                          openapi_url="/openapi.json", static_url="/docs/assets")
+
+    # ReDoc's bundle shows Redocly's logo from Redocly's CDN in its menu: /redoc serves the
+    # bundle with that one image made an empty local one, so the page needs nothing outside.
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc_page(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(openapi_url=f"{root}/openapi.json", title=f"{title} - ReDoc",
+                              redoc_js_url=f"{root}/docs/assets/redoc.offline.js",
+                              with_google_fonts=False,
+                              redoc_favicon_url=f"{root}/docs/assets/favicon.png")
+
+    @app.get("/docs/assets/redoc.offline.js", include_in_schema=False)
+    async def redoc_script() -> Response:
+        return Response(offline_redoc_script(), media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=3600"})
+
+    # Ahead of the /docs/assets mount, which would otherwise answer it (404).
+    app.router.routes.insert(0, app.router.routes.pop())
+
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier.from_settings(settings)
