@@ -18,16 +18,17 @@ RUN_TESTS := set -a && . ./.env.test && set +a &&
 RUN_CLUSTER := set -a && . ./.env.cluster && set +a &&
 
 .PHONY: help install infra test-infra cluster-infra up demo down stop wipe test test-cluster \
-	bench lint status docs tools deploy-check outside-subscriber browser
+	bench lint status docs tools deploy-check outside-subscriber browser i18n
 
 help:
-	@echo "make up      install, start Kafka + PostgreSQL + the four services, run the demo day (README command 1)"
+	@echo "make up      install, start Kafka + PostgreSQL + the four services + the console, run the demo day (README command 1)"
 	@echo "make demo    run the demo day again against the running platform (DEMO_ARGS=--members 6)"
 	@echo "make test    run every test against real Kafka and PostgreSQL of the tests' own (README command 2)"
 	@echo "make test-cluster  the cluster tests: three brokers, two replicas of each service, faults"
 	@echo "make down    stop the services, Kafka and PostgreSQL (data kept; 'make wipe' deletes it)"
 	@echo "make bench   run the benchmarks (ratios against raw baselines)"
 	@echo "make deploy-check  validate deploy/ without Docker: Dockerfiles, compose.yaml, Helm chart"
+	@echo "make i18n    extract the console's messages; list those no Chinese catalogue translates"
 
 # uv from PyPI, pinned; then the workspace from the lock file, exactly.
 install:
@@ -48,11 +49,13 @@ cluster-infra: install
 	@$(CLUSTER) $(INFRA) up
 	@$(RUN_CLUSTER) uv run --frozen club kafka-access apply
 
-# The services as four processes, then the demo day through their APIs; they keep running.
+# The services as four processes and the console as a fifth (when Keycloak runs: it signs
+# people in there), then the demo day through their APIs; they keep running. It ends with the
+# demo users, their passwords and the console's address (or why the console is not running).
 up: infra
 	@$(RUN) uv run --frozen python deploy/local/services.py up
 	@$(RUN) uv run --frozen python deploy/local/demo.py $(DEMO_ARGS)
-	@if [ "$${CLUB_KEYCLOAK:-on}" != off ]; then $(PYTHON) deploy/local/keycloak.py info; fi
+	@$(PYTHON) deploy/local/keycloak.py info
 
 demo:
 	@$(RUN) uv run --frozen python deploy/local/demo.py $(DEMO_ARGS)
@@ -117,3 +120,15 @@ docs: install
 
 lint: install
 	@uv run --frozen ruff check .
+
+# The console's messages (services/console/babel.cfg: its code, `_()` and `N_()`, and its
+# templates) extracted with pybabel, then held against the Chinese catalogues, one .po per area
+# of the console (locale/zh_CN/LC_MESSAGES/*.po). `pybabel update` is not used: it would put
+# every message into every area's file. This lists each message no catalogue translates (and
+# where it is used), for a person to add to the right area's file, and fails while there is one.
+I18N_POT := .local/console-messages.pot
+i18n: install
+	@mkdir -p $(dir $(I18N_POT))
+	@uv run --frozen pybabel -q extract -F services/console/babel.cfg -k N_ --sort-by-file \
+		-o $(I18N_POT) services/console
+	@uv run --frozen python services/console/scripts/i18n_check.py $(I18N_POT)

@@ -17,11 +17,15 @@ import os
 import time
 from datetime import datetime
 from pathlib import Path
+from uuid import UUID
 
 from club_platform.kafka import KafkaConnection
 
 # deploy/local/ is on the path when this runs as a script; the day itself is demo_day.py
 from demo_day import SERVICES, DayReport, DemoConfig, DemoError, run_demo_day
+
+# The sign-in provider's demo users (deploy/local/keycloak.py): the day's people take their ids.
+from keycloak import DEMO_IDS, DEMO_USERS
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
@@ -78,7 +82,11 @@ def config_from_environment(members: int) -> DemoConfig:
     return DemoConfig(urls={s: env[f"{s.upper()}_URL"] for s in SERVICES},
                       jwt_secret=env["CLUB_JWT_SECRET"], door=door,
                       clock_file=Path(env["CLUB_CLOCK_OFFSET_FILE"]), members=members,
-                      mailpit_url=env.get("CLUB_MAILPIT_URL"))
+                      mailpit_url=env.get("CLUB_MAILPIT_URL"),
+                      # Signing in to the console as a demo user shows this day, and its front
+                      # desk (the club's today) has arrivals and a floor.
+                      sign_in_ids={role: UUID(DEMO_IDS[user]) for user, role in DEMO_USERS.items()},
+                      desk_today=True)
 
 
 def print_report(report: DayReport, console: Console, seconds: float) -> None:
@@ -127,6 +135,10 @@ def print_report(report: DayReport, console: Console, seconds: float) -> None:
     if inbox:
         console.print(f"[bold]Inbox[/bold]: what the day sent, as its recipients got it: {inbox}")
 
+    if report.today:
+        console.print("[bold]Today at the front desk[/bold] (the console's /desk): arrivals: "
+                      + ("; ".join(report.today["arrivals"]) or "none (no slot left today)")
+                      + "; on the floor: " + ("; ".join(report.today["floor"]) or "nobody"))
     console.print("[bold]API docs[/bold] (a token to try them: "
                   "`set -a && . ./.env.local && uv run club token head`):")
     for service, url in report.urls.items():

@@ -109,6 +109,15 @@ class DemoConfig:
     members: int = 12  # the size of the day: registered members (at least 6)
     day: date | None = None  # the club day; yesterday (the club's) by default
     mailpit_url: str | None = None  # the local inbox, to count what the day sent
+    # The sign-in provider's demo users, role → their `club_id` (deploy/local/keycloak.py
+    # DEMO_IDS): the day hires its first staff member of each role, and registers its first
+    # member, under that id, so signing in to the console as them shows this day. When an
+    # earlier day already took an id, this day hires someone new in that place and the demo
+    # user keeps the earlier day.
+    sign_in_ids: dict[str, UUID] = field(default_factory=dict)
+    # After the day, on the real clock: today's expected arrivals and guests on the floor, so
+    # the console's front desk (which shows the club's today) opens on a working day.
+    desk_today: bool = False
 
 
 @dataclass(eq=False)  # one person, one object: compared and hashed by identity
@@ -163,6 +172,8 @@ class DayReport:
     # Every message's end state by kind (reminders may be withdrawn when their booking began
     # before the sender reached them: the demo clock jumps).
     delivery: dict[str, Counter] = field(default_factory=dict)
+    # What the day left for the front desk today (DemoConfig.desk_today): arrivals, the floor.
+    today: dict[str, list[str]] = field(default_factory=dict)
 
     def expect(self, topic: str, key: object, count: int = 1) -> None:
         # A topic with a deprecated major carries each change once per major published.
@@ -312,11 +323,22 @@ class ClubDay:
         self.briefing_task: str | None = None
         self.finding: str | None = None
         self.finding_owner: Person | None = None
+        # The roles whose demo user's id this day has offered to someone (DemoConfig.sign_in_ids).
+        self.ids_offered: set[str] = set()
+        self.demo_member: Person | None = None  # the member the provider's demo user signs in as
 
     # ------------------------------------------------------------------ people
 
     def person(self, name: str, role: str, person_id: UUID | None = None) -> Person:
         return Person(person_id or uuid4(), name, role, self.config.jwt_secret)
+
+    def sign_in_id(self, role: str) -> UUID | None:
+        """The provider's demo user's id for the first person of `role` this day; None for the
+        others (and when the day runs without demo users)."""
+        if role in self.ids_offered:
+            return None
+        self.ids_offered.add(role)
+        return self.config.sign_in_ids.get(role)
 
     def of_role(self, role: str) -> list[Person]:
         return [p for p in self.staff.values() if p.role == role]
@@ -379,6 +401,8 @@ class ClubDay:
             await self.decide_a_case()
             await self.sum_up()
             await self.count_the_messages()
+            if self.config.desk_today:
+                await self.leave_today_for_the_desk()
         finally:
             self.clock.back_to_now()
             for api in self.api.values():
@@ -391,9 +415,13 @@ class ClubDay:
         self.narrator.phase("HR hires the staff and plans their shifts", len(STAFF) + 2)
         self.clock.start_at(at(self.day, "07:30"))
         name, role = STAFF[0]
-        admin = self.person(name, role)
+        admin = self.person(name, role, self.sign_in_id(role))
         hired = await hr.post("/staff", admin, {"display_name": name, "role": role,
-                                                "staff_id": str(admin.id)})
+                                                "staff_id": str(admin.id)}, expect=(201, 409))
+        if "hired_at" not in hired:  # the demo user's id, taken by an earlier day's
+            admin = self.person(name, role)
+            hired = await hr.post("/staff", admin, {"display_name": name, "role": role,
+                                                    "staff_id": str(admin.id)})
         if abs(datetime.fromisoformat(hired["hired_at"]) - self.clock.now()) > timedelta(hours=1):
             raise DemoError("the hr service does not follow the demo clock: start the services "
                             "with deploy/local/services.py (it sets …_CLOCK_OFFSET_FILE)")
@@ -401,7 +429,14 @@ class ClubDay:
         self.report.expect("staff.hired", admin.id)
         self.narrator.step(f"{name} ({role})")
         for name, role in STAFF[1:]:
-            hired = await hr.post("/staff", self.admin, {"display_name": name, "role": role})
+            hired = {}
+            demo_id = self.sign_in_id(role)
+            if demo_id is not None:  # 409 when an earlier day hired the demo user's person
+                hired = await hr.post("/staff", self.admin, {
+                    "display_name": name, "role": role, "staff_id": str(demo_id)},
+                    expect=(201, 409))
+            if "hired_at" not in hired:
+                hired = await hr.post("/staff", self.admin, {"display_name": name, "role": role})
             person = self.person(name, role, UUID(hired["staff_id"]))
             self.staff[name] = person
             self.report.expect("staff.hired", person.id)
@@ -490,16 +525,28 @@ class ClubDay:
         specialist = self.specialists[0]
         for n, name in enumerate(names):
             self.members.append(await self._register(crm, specialist, name, n, tier=(
-                ("gold", "standard", "silver", "standard")[n % 4])))
+                ("gold", "standard", "silver", "standard")[n % 4]),
+                customer_id=self.sign_in_id("member")))
             self.narrator.step(name)
+        demo_id = self.config.sign_in_ids.get("member")
+        if demo_id is not None:
+            # This day's, or (when an earlier day registered them) that day's member.
+            self.demo_member = next((m for m in self.members if m.id == demo_id),
+                                    self.person("the demo member", "member", demo_id))
 
-    async def _register(self, crm: Api, who: Person, name: str, n: int, tier: str) -> Person:
+    async def _register(self, crm: Api, who: Person, name: str, n: int, tier: str,
+                        customer_id: UUID | None = None) -> Person:
         handle = name.lower().replace(" ", ".")
-        made = await crm.post("/customers", who, {
-            "full_name": name, "email": f"{handle}.{self.run_tag}@example.org",
-            "phone": f"+86 138 {self.run_tag} {n:04d}", "tier": tier,
-            # Half the members read Chinese, half English: the inbox shows both.
-            "preferences": {"language": "en" if n % 2 == 0 else "zh-CN"}})
+        body = {"full_name": name, "email": f"{handle}.{self.run_tag}@example.org",
+                "phone": f"+86 138 {self.run_tag} {n:04d}", "tier": tier,
+                # Half the members read Chinese, half English: the inbox shows both.
+                "preferences": {"language": "en" if n % 2 == 0 else "zh-CN"}}
+        made = {}
+        if customer_id is not None:  # 409 when an earlier day registered the demo member
+            made = await crm.post("/customers", who, {**body, "customer_id": str(customer_id)},
+                                  expect=(201, 409))
+        if "registered_at" not in made:
+            made = await crm.post("/customers", who, body)
         member = self.person(name, "member", UUID(made["customer_id"]))
         self.report.expect("customer.registered", member.id)
         return member
@@ -1151,6 +1198,60 @@ class ClubDay:
                 lambda: inbox_counts(self.config.mailpit_url, self.addresses,
                                      sum(self.report.sent.values())))
         self.narrator.step("counted in the inbox")
+
+    async def leave_today_for_the_desk(self) -> None:
+        """Today, on the real clock: the front desk's day in front of it. The demo member books
+        online and two more members are booked by phone for later today (the expected
+        arrivals), and two walk-ins are on the floor now, in the lounge with their hosts. The
+        console's front desk shows the club's today, so that is what it opens on; nothing is
+        completed (that is for whoever signs in). Late in the evening no slot may be left:
+        then there are no arrivals, only the floor."""
+        booking, reception, crm = self.api["booking"], self.api["reception"], self.api["crm"]
+        desk = self.attendants[0]
+        guests = [m for m in [self.demo_member or self.members[0], *self.members] if m]
+        guests = list(dict.fromkeys(guests))[:3]
+        self.narrator.phase("Today at the front desk: arrivals and the floor", len(guests) + 2)
+        now = datetime.now(CLUB_ZONE)
+        today = now.date()
+        arrivals, floor = [], []
+        earliest = now + timedelta(minutes=30)
+        for n, member in enumerate(guests):
+            code = CATALOGUE[n % len(CATALOGUE)][0]
+            online = member is self.demo_member  # members book themselves, an hour ahead
+            who = member if online else desk
+            slots = await booking.get("/availability", who, params={
+                "service_code": code, "date": today.isoformat()})
+            slot = next((s for s in slots["slots"] if s["resource_id"] in self.locations
+                         and datetime.fromisoformat(s["starts_at"]) >= earliest), None)
+            if slot is None:
+                self.narrator.step(f"{member.name}: no {code} slot left today")
+                continue
+            body = {"resource_id": slot["resource_id"], "service_code": code,
+                    "starts_at": slot["starts_at"]}
+            if not online:
+                body |= {"customer_id": str(member.id), "offline_channel": "phone"}
+            made = await booking.post("/bookings", who, body, expect=(201, 409))
+            if "id" not in made:  # an erased demo member, or a slot taken meanwhile
+                self.narrator.step(f"{member.name}: not booked ({made.get('detail', '')[:60]})")
+                continue
+            self.report.expect("booking.created", made["id"])
+            starts = datetime.fromisoformat(made["starts_at"]).astimezone(CLUB_ZONE)
+            earliest = starts + timedelta(minutes=30)
+            arrivals.append(f"{member.name} {starts:%H:%M} {code}")
+            await until(f"reception expects {member.name} today",
+                        lambda b=made["id"]: self._expected(b))
+            self.narrator.step(f"{member.name}: {code} at {starts:%H:%M} "
+                               f"({'online' if online else 'phone'})")
+        for n, name in enumerate(WALK_INS[:2]):
+            host = self.attendants[n % len(self.attendants)]
+            guest = await self._register(crm, desk, name, 200 + n, tier="standard")
+            made = await reception.post("/visits/walk-in", desk, {
+                "customer_id": str(guest.id), "party_size": 1 + n,
+                "location_id": self.locations[LOUNGE], "host_staff_id": str(host.id)})
+            self.report.expect("visit.checked_in", made["visit_id"])
+            floor.append(f"{guest.name} in the {LOUNGE.lower()} with {host.name}")
+            self.narrator.step(f"{guest.name}: walked in, on the floor with {host.name}")
+        self.report.today = {"arrivals": arrivals, "floor": floor}
 
     @property
     def addresses(self) -> list[str]:

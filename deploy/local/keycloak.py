@@ -4,7 +4,8 @@
     python3 deploy/local/keycloak.py up       fetch, build once, start, wait, provision demo users
     python3 deploy/local/keycloak.py down     stop it (its database is kept)
     python3 deploy/local/keycloak.py status   running or not, where
-    python3 deploy/local/keycloak.py info     where to sign in, the demo users and passwords
+    python3 deploy/local/keycloak.py info     the console's address, where to sign in, the demo
+                                              users and their passwords
 
 `org.keycloak:keycloak-quarkus-dist` (the zip) comes from Maven Central through Maven, like
 Kafka. Keycloak 26.4 runs on Debian's Java 17 (it warns that 21 is recommended; nothing else).
@@ -57,10 +58,15 @@ DEMO_USERS = {
     "head": "head", "deputy": "deputy", "attendant": "attendant",
     "specialist": "crm_specialist", "hradmin": "hr_admin", "member": "member",
 }
-# Fixed ids, so that `make up` twice gives the same demo users.
+# Fixed ids, so that `make up` twice gives the same demo users. The demo day
+# (deploy/local/demo_day.py) hires its first staff member of each role, and registers its first
+# member, under these ids, so each demo user signs in as someone who lived through that day.
 DEMO_IDS = {name: f"00000000-0000-4000-8000-0000000000{suffix}" for name, suffix in (
     ("head", "a1"), ("deputy", "a2"), ("attendant", "a3"), ("specialist", "a4"),
     ("hradmin", "a5"), ("member", "b1"))}
+# Where each demo user's console opens (their role's first screen, club_console.web.MENUS).
+DEMO_START_PAGES = {"head": "/desk", "deputy": "/desk", "attendant": "/desk",
+                    "specialist": "/crm", "hradmin": "/people", "member": "/member"}
 
 
 def say(message: str) -> None:
@@ -73,6 +79,20 @@ def base_url() -> str:
 
 def issuer() -> str:
     return f"{base_url()}/realms/{REALM}"
+
+
+def console_url() -> str:
+    """Where `make up` runs the web console (deploy/local/services.py: on
+    CLUB_SERVICE_PORT_BASE, 8100, where the realm's `club-console` client sends people back)."""
+    return f"http://{HOST}:{os.environ.get('CLUB_SERVICE_PORT_BASE', '8100')}"
+
+
+def console_answers() -> bool:
+    try:
+        with urllib.request.urlopen(f"{console_url()}/health/live", timeout=2) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def keycloak_secrets() -> dict:
@@ -331,15 +351,29 @@ def up() -> None:
 
 
 def info() -> None:
-    """Where to sign in, and the demo users (local-only passwords from .local/secrets.json)."""
+    """The demo users (local-only passwords from .local/secrets.json), where they sign in, and
+    last the console's address; with Keycloak off, that nobody can sign in to the console."""
+    if not infra.keycloak_wanted():
+        print(f"\nSign-in is off (CLUB_KEYCLOAK=off), so the console ({console_url()}) was not "
+              "started: it signs people in at Keycloak.")
+        print("  operators can still sign a local token: uv run club token head\n")
+        return
     values = keycloak_secrets()
     print(f"\nSign-in (OpenID Connect, Keycloak {VERSION}): {issuer()}")
-    print(f"  your account:  {issuer()}/account   (the staff console will use client club-console)")
+    print(f"  your account:  {issuer()}/account   (the console signs in as client club-console)")
     print(f"  administration: {base_url()}/admin   user admin, password in .local/secrets.json")
-    print("  demo users, one per role (passwords are local to this machine):")
+    print("  demo users, one per role (passwords are local to this machine), and where their "
+          "console opens:")
     for username, role in DEMO_USERS.items():
-        print(f"    {username:<11} {role:<15} {values[f'keycloak_user_{username}']}")
-    print("  operators can still sign a local token: uv run club token head\n")
+        print(f"    {username:<11} {role:<15} {values[f'keycloak_user_{username}']:<26} "
+              f"{console_url()}{DEMO_START_PAGES[username]}")
+    print("  operators can still sign a local token: uv run club token head")
+    if console_answers():
+        print(f"\nThe console: {console_url()}  (sign in as a demo user above; 中文 by default, "
+              "English in its header)\n")
+    else:
+        print(f"\nThe console is not running at {console_url()}: "
+              "`uv run python deploy/local/services.py up` starts it\n")
 
 
 def status() -> bool:

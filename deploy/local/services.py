@@ -1,13 +1,19 @@
-"""Run the four services on this machine as four separate processes (after `infra.py up`).
+"""Run the four services on this machine as four separate processes (after `infra.py up`),
+and the web console in front of them as a fifth.
 
     uv run python deploy/local/services.py up       topics, migrations, start, wait until ready
-    uv run python deploy/local/services.py down     stop the services (SIGTERM, then SIGKILL)
+    uv run python deploy/local/services.py down     stop the console and the services
+                                                    (SIGTERM, then SIGKILL)
     uv run python deploy/local/services.py status
 
 Each service reads its own `<SERVICE>_…` variables from .env.local; logs go to
 .local/logs/<service>.log; HTTP base URLs are added to .env.local as `<SERVICE>_URL`.
 The services listen on CLUB_SERVICE_PORT_BASE + 1…4 (booking, reception, crm, hr; base 8100
-by default). Locally every service reads its clock offset from .local/demo-clock
+by default), the console on the base itself (8100: the address the Keycloak realm's
+`club-console` client sends people back to). The console signs people in at the platform's
+Keycloak, so it starts only when Keycloak runs (not with CLUB_KEYCLOAK=off); it owns no data
+and calls the four services with each person's token. Locally every service reads its clock
+offset from .local/demo-clock
 (`CLUB_CLOCK_OFFSET_FILE`, written by the demo day while it lives through yesterday; no file
 means the real time), and the SLA job and the no-show sweep run every 5 s instead of every
 minute, so the demo day's effects show at once.
@@ -37,6 +43,9 @@ ENV_FILE = ROOT / ".env.local"
 PORT_BASE = int(os.environ.get("CLUB_SERVICE_PORT_BASE", "8100"))
 SERVICES = {"booking": PORT_BASE + 1, "reception": PORT_BASE + 2, "crm": PORT_BASE + 3,
             "hr": PORT_BASE + 4}
+CONSOLE = "console"
+CONSOLE_PORT = PORT_BASE
+CONSOLE_URL = f"http://127.0.0.1:{CONSOLE_PORT}"
 CLOCK_FILE = STATE / "demo-clock"
 # Local defaults a person's environment may override: quick periodic jobs for the demo day.
 LOCAL_DEFAULTS = {"CRM_SLA_CHECK_INTERVAL_SECONDS": "5", "BOOKING_NO_SHOW_SWEEP_SECONDS": "5"}
@@ -105,6 +114,13 @@ def start(service: str, port: int, values: dict[str, str]) -> None:
         # CRM keeps the sign-in accounts in step with HR (club_crm.accounts).
         env |= {"CRM_ACCOUNTS_PROVIDER_URL": values["CLUB_KEYCLOAK_URL"],
                 "CRM_ACCOUNTS_CLIENT_SECRET": values["CLUB_KEYCLOAK_ACCOUNTS_SECRET"]}
+    if service == CONSOLE:
+        # The console has no clock offset, database or Kafka: the provider and the services.
+        env = {**os.environ, **values, "CONSOLE_HTTP_PORT": str(port),
+               "CONSOLE_PUBLIC_URL": CONSOLE_URL,
+               "CONSOLE_OIDC_ISSUER": values["CLUB_OIDC_ISSUER"],
+               **{f"CONSOLE_{s.upper()}_URL": f"http://127.0.0.1:{p}"
+                  for s, p in SERVICES.items()}}
     with (LOG_DIR / f"{service}.log").open("ab") as log:
         process = subprocess.Popen([sys.executable, "-m", f"club_{service}"], env=env,
                                    stdout=log, stderr=subprocess.STDOUT,
@@ -127,6 +143,18 @@ def wait_ready(service: str, url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{service} not ready after {timeout:.0f}s; see {log}")
 
 
+def sign_in_available(values: dict[str, str]) -> str | None:
+    """Why the console cannot sign anyone in here, or None when it can: it needs the
+    platform's Keycloak (infra.py starts it unless CLUB_KEYCLOAK=off)."""
+    import infra  # deploy/local/, beside this script: the one place that decides
+
+    if not infra.keycloak_wanted():
+        return "Keycloak is off (CLUB_KEYCLOAK=off)"
+    if not values.get("CLUB_OIDC_ISSUER"):
+        return "no CLUB_OIDC_ISSUER in .env.local (run `make infra` with Keycloak on)"
+    return None
+
+
 def up() -> None:
     values = env_file()
     CLOCK_FILE.unlink(missing_ok=True)  # an interrupted demo day's offset: back to real time
@@ -139,10 +167,26 @@ def up() -> None:
         wait_ready(service, urls[f"{service.upper()}_URL"])
         say(f"{service} ready at {urls[f'{service.upper()}_URL']} (API docs: /docs)")
     add_to_env_file({**urls, "CLUB_CLOCK_OFFSET_FILE": str(CLOCK_FILE)})
+    why_not = sign_in_available(values)
+    if why_not:
+        stop([CONSOLE])  # one left from a run with Keycloak on would sign nobody in now
+        drop_from_env_file(["CONSOLE_URL"])
+        say(f"console not started: it signs people in at Keycloak, and {why_not}")
+        return
+    start(CONSOLE, CONSOLE_PORT, values)
+    wait_ready(CONSOLE, CONSOLE_URL)
+    say(f"console ready at {CONSOLE_URL} (sign in with a demo user: make up lists them)")
+    add_to_env_file({"CONSOLE_URL": CONSOLE_URL})
 
 
-def down() -> None:
-    pids = {s: pid_of(s) for s in SERVICES}
+def drop_from_env_file(names: list[str]) -> None:
+    lines = [line for line in ENV_FILE.read_text().splitlines()
+             if line.split("=", 1)[0] not in names]
+    ENV_FILE.write_text("\n".join(lines) + "\n")
+
+
+def stop(names: list[str]) -> None:
+    pids = {s: pid_of(s) for s in names}
     for pid in pids.values():
         if pid:
             os.killpg(pid, signal.SIGTERM)
@@ -156,11 +200,17 @@ def down() -> None:
             os.killpg(pid, signal.SIGKILL)
         (RUN_DIR / f"{service}.pid").unlink(missing_ok=True)
         say(f"{service} stopped")
+
+
+def down() -> None:
+    # The console first: it calls the services.
+    stop([CONSOLE])
+    stop(list(SERVICES))
     CLOCK_FILE.unlink(missing_ok=True)
 
 
 def status() -> None:
-    for service, port in SERVICES.items():
+    for service, port in [*SERVICES.items(), (CONSOLE, CONSOLE_PORT)]:
         pid = pid_of(service)
         print(f"{service:10} {'running pid ' + str(pid) if pid else 'stopped'}  "
               f"http://127.0.0.1:{port}")

@@ -22,13 +22,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLER = ROOT / "deploy" / "tools" / "install.sh"
 SERVICES = ("booking", "reception", "crm", "hr")
+# The web console (services/console) is deployed like a service — its own image, Compose
+# service and Helm release — but owns no database and no topics: it is checked for what it
+# has, never for migrations, Kafka or a database.
+CONSOLE = "console"
+DEPLOYABLES = (*SERVICES, CONSOLE)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # A test that takes `service` (or `facts`) runs once per service.
+    # A test that takes `service` (or `facts`) runs once per service; one that also uses the
+    # fixture `console_too` (@pytest.mark.usefixtures) runs for the console as well.
     if "service" in metafunc.fixturenames:
+        names = DEPLOYABLES if "console_too" in metafunc.fixturenames else SERVICES
         # Module scope, so a module may build something once per service.
-        metafunc.parametrize("service", SERVICES, scope="module")
+        metafunc.parametrize("service", names, scope="module")
+
+
+@pytest.fixture
+def console_too() -> None:
+    """Marks a check that holds for the console as much as for the four services (its image,
+    its container, its Deployment): `service` then runs over the console too."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +57,10 @@ class ServiceFacts:
     @property
     def settings_class(self) -> type:
         module = importlib.import_module(f"club_{self.name}.settings")
+        # The class the module defines (not one it imports, such as pydantic's BaseSettings).
         return next(value for key, value in vars(module).items()
-                    if key.endswith("Settings") and key != "ServiceSettings")
+                    if key.endswith("Settings") and key != "ServiceSettings"
+                    and getattr(value, "__module__", None) == module.__name__)
 
     @property
     def variables(self) -> set[str]:
@@ -64,6 +79,11 @@ class ServiceFacts:
     def port(self) -> int:
         return self.settings_class.model_fields["http_port"].default
 
+    @property
+    def owns_data(self) -> bool:
+        """A service has a database and Kafka; the console has neither."""
+        return self.name in SERVICES
+
 
 @pytest.fixture
 def facts(service: str) -> ServiceFacts:
@@ -73,6 +93,11 @@ def facts(service: str) -> ServiceFacts:
 @pytest.fixture(scope="session")
 def all_facts() -> dict[str, ServiceFacts]:
     return {service: ServiceFacts(service) for service in SERVICES}
+
+
+@pytest.fixture(scope="session")
+def console_facts() -> ServiceFacts:
+    return ServiceFacts(CONSOLE)
 
 
 @pytest.fixture(scope="session")
@@ -149,7 +174,8 @@ def tools() -> Tools:
 
 @pytest.fixture(scope="session")
 def dockerfiles(tools: Tools) -> dict[str, dict]:
-    """Each service's Dockerfile as BuildKit parses it: stages, instructions, lint findings."""
-    paths = [f"services/{service}/Dockerfile" for service in SERVICES]
+    """Each service's (and the console's) Dockerfile as BuildKit parses it: stages,
+    instructions, lint findings."""
+    paths = [f"services/{service}/Dockerfile" for service in DEPLOYABLES]
     described = json.loads(tools.run("dockerfile-check", "-describe", *paths).stdout)
-    return {service: d for service, d in zip(SERVICES, described, strict=True)}
+    return {service: d for service, d in zip(DEPLOYABLES, described, strict=True)}

@@ -2,7 +2,8 @@
 Specification's schema, interpolation, normalisation): Kafka in KRaft mode, PostgreSQL with
 one database per service, the topics job, a migration job per service, and the four
 services with health checks, ordered start-up and every setting they need — with secrets
-that must come from the operator's env file."""
+that must come from the operator's env file. The console is one more container built and
+hardened like them, with no database, no Kafka and no secret of its own."""
 
 from __future__ import annotations
 
@@ -132,6 +133,7 @@ def test_the_migration_job(project: dict, service: str, facts) -> None:
     assert job["healthcheck"]["disable"] is True
 
 
+@pytest.mark.usefixtures("console_too")
 def test_the_service_is_built_from_its_own_dockerfile(project: dict, service: str,
                                                       root: Path) -> None:
     spec = project["services"][service]
@@ -140,6 +142,7 @@ def test_the_service_is_built_from_its_own_dockerfile(project: dict, service: st
     assert spec["image"].startswith(f"club-{service}:")
 
 
+@pytest.mark.usefixtures("console_too")
 def test_the_service_has_a_health_check(project: dict, service: str) -> None:
     check = project["services"][service]["healthcheck"]
     assert check["test"][0] == "CMD" and "python" in check["test"]
@@ -160,8 +163,10 @@ def test_the_service_starts_after_its_database_kafka_topics_and_migrations(
     }
 
 
-def test_the_service_container_is_hardened(project: dict, service: str) -> None:
-    for name in (service, f"{service}-migrate", "topics"):
+@pytest.mark.usefixtures("console_too")
+def test_the_service_container_is_hardened(project: dict, service: str, facts) -> None:
+    jobs = (f"{service}-migrate", "topics") if facts.owns_data else ()
+    for name in (service, *jobs):
         spec = project["services"][name]
         assert spec["read_only"] is True, f"{name}: read-only root filesystem"
         assert spec["cap_drop"] == ["ALL"], f"{name}: no capabilities"
@@ -170,6 +175,7 @@ def test_the_service_container_is_hardened(project: dict, service: str) -> None:
         assert "user" not in spec or spec["user"] not in ("root", "0"), "the image's user"
 
 
+@pytest.mark.usefixtures("console_too")
 def test_the_service_environment_is_its_own_and_complete(project: dict, service: str,
                                                          facts) -> None:
     env = project["services"][service]["environment"]
@@ -199,6 +205,37 @@ def test_the_service_settings_validate_from_that_environment(
     password = secret_values[f"{facts.prefix}_DB_PASSWORD"]
     assert url == f"postgresql+asyncpg://{service}:{password}@postgres:5432/{service}", \
         "each service reaches its own database with its own role"
+
+
+def test_the_console_needs_no_database_kafka_or_secret(
+        project: dict, console_facts, secret_values: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """It starts after the four services (never after their database, Kafka or migrations)
+    and reaches each by its Compose name, signs in at the club's provider, and is given no
+    database URL, broker or secret."""
+    console = project["services"]["console"]
+    assert {name: spec["condition"] for name, spec in console["depends_on"].items()} == {
+        s: "service_started" for s in ("booking", "reception", "crm", "hr")}
+    env = console["environment"]
+    assert not [k for k in env if "DATABASE" in k or "KAFKA" in k or "SECRET" in k]
+    assert not [n for n in project["services"] if n.startswith("console-")], "no jobs"
+    for name in console_facts.variables:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("CLUB_TIME_ZONE", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = console_facts.settings_class()
+    assert settings.environment == "production"
+    assert settings.oidc_issuer == secret_values["CLUB_OIDC_ISSUER"]
+    ports = {"booking": 8101, "reception": 8102, "crm": 8103, "hr": 8104}
+    for service, port in ports.items():
+        assert settings.service_url(service) == f"http://{service}:{port}"
+        assert project["services"][service]["environment"][
+            f"{service.upper()}_HTTP_PORT"] == str(port)
+    published = console["ports"][0]["published"]
+    assert settings.public_url == f"http://127.0.0.1:{published}", \
+        "the provider returns people to where the console is published"
+    assert not settings.secure_cookies
 
 
 def test_crm_sends_through_the_clubs_relay(project: dict, secret_values: dict[str, str]) -> None:

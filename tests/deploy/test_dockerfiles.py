@@ -1,9 +1,12 @@
 """Each service's Dockerfile: BuildKit's lint rules pass, and the image it describes is
 multi-stage, built from the lock file for that service alone, runs as a non-root user on a
-read-only root filesystem, checks its own liveness and serves `python -m club_<service>`."""
+read-only root filesystem, checks its own liveness and serves `python -m club_<service>`.
+The console's Dockerfile is held to the same (`console_too`), except that it carries no
+migrations and no topic definitions: it owns no data."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -17,6 +20,7 @@ import yaml
 pytestmark = pytest.mark.timeout(1800)  # the first test may install the tools
 
 SERVICES = ("booking", "reception", "crm", "hr")
+DEPLOYABLES = (*SERVICES, "console")
 
 
 def stage(dockerfile: dict, name: str) -> dict:
@@ -39,7 +43,7 @@ def meta_args(dockerfile: dict) -> dict[str, str]:
 
 def test_buildkit_lint_rules_pass(tools) -> None:
     """`docker build --check` with every rule, experimental ones too, finds nothing."""
-    result = tools.run("dockerfile-check", *(f"services/{s}/Dockerfile" for s in SERVICES),
+    result = tools.run("dockerfile-check", *(f"services/{s}/Dockerfile" for s in DEPLOYABLES),
                        check=False)
     assert result.returncode == 0, f"Dockerfile lint findings:\n{result.stdout}{result.stderr}"
 
@@ -56,6 +60,7 @@ def test_the_linter_reports_what_it_should(tools, tmp_path: Path) -> None:
         assert rule in result.stdout
 
 
+@pytest.mark.usefixtures("console_too")
 def test_lint_errors_fail_a_real_build(dockerfiles: dict, service: str) -> None:
     # With this directive `docker build` itself stops on any rule, experimental ones included.
     directives = dockerfiles[service]["directives"]
@@ -64,6 +69,7 @@ def test_lint_errors_fail_a_real_build(dockerfiles: dict, service: str) -> None:
     assert dockerfiles[service]["findings"] in (None, [])
 
 
+@pytest.mark.usefixtures("console_too")
 def test_multi_stage_with_a_slim_runtime(dockerfiles: dict, service: str) -> None:
     d = dockerfiles[service]
     names = [s["name"] for s in d["stages"]]
@@ -74,6 +80,7 @@ def test_multi_stage_with_a_slim_runtime(dockerfiles: dict, service: str) -> Non
         "both stages share one interpreter, so the virtual environment moves across"
 
 
+@pytest.mark.usefixtures("console_too")
 def test_build_stage_installs_this_service_alone_from_the_lock(dockerfiles: dict, service: str,
                                                                root: Path) -> None:
     build = stage(dockerfiles[service], "build")
@@ -97,6 +104,7 @@ def test_build_stage_installs_this_service_alone_from_the_lock(dockerfiles: dict
         "the image builds with the uv version the Makefile pins"
 
 
+@pytest.mark.usefixtures("console_too")
 def test_runtime_runs_as_a_fixed_non_root_user(dockerfiles: dict, service: str, root: Path) -> None:
     runtime = stage(dockerfiles[service], "runtime")
     users = commands(runtime, "USER")
@@ -112,6 +120,7 @@ def test_runtime_runs_as_a_fixed_non_root_user(dockerfiles: dict, service: str, 
     assert not [c for c in later if c["instruction"] == "RUN"], "nothing runs after USER"
 
 
+@pytest.mark.usefixtures("console_too")
 def test_runtime_writes_nothing_to_its_root_filesystem(dockerfiles: dict, service: str) -> None:
     d = dockerfiles[service]
     assert env_of(stage(d, "build")).get("UV_COMPILE_BYTECODE") == "1", \
@@ -123,6 +132,7 @@ def test_runtime_writes_nothing_to_its_root_filesystem(dockerfiles: dict, servic
         assert not c["detail"]["Chown"], "copied files stay root-owned, read-only to the user"
 
 
+@pytest.mark.usefixtures("console_too")
 def test_runtime_serves_the_module_on_its_port(dockerfiles: dict, service: str, facts) -> None:
     runtime = stage(dockerfiles[service], "runtime")
     assert not commands(runtime, "ENTRYPOINT"), \
@@ -148,6 +158,16 @@ def test_runtime_carries_its_migrations_and_the_topic_definitions(dockerfiles: d
     assert workdir == "/app", "the migrate and topics commands use paths relative to /app"
 
 
+def test_the_console_runtime_carries_its_environment_only(dockerfiles: dict) -> None:
+    """The console owns no data: nothing to migrate, no topics to apply, one command."""
+    runtime = stage(dockerfiles["console"], "runtime")
+    copies = commands(runtime, "COPY")
+    assert [(c["detail"]["From"], c["detail"]["DestPath"]) for c in copies] == [
+        ("build", "/app/.venv")]
+    assert commands(runtime, "WORKDIR")[-1]["detail"]["Path"] == "/app"
+
+
+@pytest.mark.usefixtures("console_too")
 def test_healthcheck_probes_liveness_with_the_standard_library(dockerfiles: dict,
                                                                service: str) -> None:
     checks = commands(stage(dockerfiles[service], "runtime"), "HEALTHCHECK")
@@ -211,6 +231,28 @@ def test_the_four_dockerfiles_differ_only_in_the_service(root: Path, all_facts: 
         assert normalised(facts) == reference, f"services/{name}/Dockerfile drifted"
 
 
+def test_the_console_dockerfile_is_a_services_without_migrations_and_topics(
+        dockerfiles: dict) -> None:
+    """Instruction by instruction, the console's image is booking's with the service name
+    replaced, less the three copies of what only a data-owning service needs."""
+
+    def instructions(service: str, prefix: str, port: int) -> list[str]:
+        found = []
+        for s in dockerfiles[service]["stages"]:
+            for c in s["commands"]:
+                text = json.dumps(c["detail"], sort_keys=True)
+                text = re.sub(rf"(?<![A-Za-z]){prefix}(?=_)", "<PREFIX>", text)
+                text = re.sub(rf"(?<![A-Za-z]){service}(?![A-Za-z])", "<service>", text)
+                found.append(f"{s['name']} {c['instruction']} {text.replace(str(port), '<port>')}")
+        return found
+
+    booking = [i for i in instructions("booking", "BOOKING", 8101)
+               if not ("COPY" in i and ("alembic.ini" in i or "migrations" in i
+                                         or "topics.yaml" in i))]
+    assert instructions("console", "CONSOLE", 8100) == booking
+
+
+@pytest.mark.usefixtures("console_too")
 def test_build_context_admits_only_what_the_dockerfile_copies(dockerfiles: dict, service: str,
                                                               root: Path) -> None:
     ignore = (root / f"services/{service}/Dockerfile.dockerignore").read_text().splitlines()

@@ -2,7 +2,9 @@
 linted by `helm lint --strict`, validated by kubeconform against the Kubernetes API's own
 schemas, and read for the properties a platform team relies on: probes on the right paths,
 resources, non-root with a read-only root filesystem, settings from a ConfigMap, secrets only
-by reference, and the migration and topics Jobs."""
+by reference, and the migration and topics Jobs. The console's release is rendered and held
+to the same (`console_too`) except what it does not own: no database, Kafka, Secret or Jobs,
+and exactly one replica."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ pytestmark = pytest.mark.timeout(1800)
 CHART = "deploy/helm/club-service"
 ENVIRONMENTS = ("example", "single-node")
 SERVICES = ("booking", "reception", "crm", "hr")
+DEPLOYABLES = (*SERVICES, "console")
 SECRET_NAMES = ("DATABASE_URL", "JWT_SECRET", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")
 
 
@@ -26,18 +29,24 @@ CLUB_MAIL = ["--set", "settings.SMTP_HOST=relay.example.org",
              "--set", "settings.MAIL_FROM=Club <service@club.example>"]
 
 
+# What a club gives the console's release of its own: where people reach it.
+CONSOLE_ADDRESS = ["--set", "console.settings.PUBLIC_URL=https://console.club.example"]
+
+
 def values_args(service: str, environment: str) -> list[str]:
     return ["-f", f"deploy/helm/values/{service}.yaml",
             "-f", f"deploy/helm/environments/{environment}.yaml",
-            *(CLUB_MAIL if service == "crm" else [])]
+            *(CLUB_MAIL if service == "crm" else []),
+            *(CONSOLE_ADDRESS if service == "console" else [])]
 
 
 @pytest.fixture(scope="module")
 def renders(tools, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
-    """`helm template` of every service on every environment, written to files."""
+    """`helm template` of every service (and the console) on every environment, written to
+    files."""
     out = tmp_path_factory.mktemp("helm")
     files = {}
-    for service in SERVICES:
+    for service in DEPLOYABLES:
         for environment in ENVIRONMENTS:
             result = tools.run("helm", "template", service, CHART,
                                *values_args(service, environment), "--namespace", "club",
@@ -109,6 +118,7 @@ def assert_hardened(pod_spec: dict, what: str) -> None:
         assert container["resources"]["requests"]["cpu"]
 
 
+@pytest.mark.usefixtures("console_too")
 def test_helm_lint_strict(tools, service: str, environment: str) -> None:
     result = tools.run("helm", "lint", "--strict", CHART, *values_args(service, environment))
     assert "0 chart(s) failed" in result.stdout
@@ -143,6 +153,7 @@ def test_kubeconform_catches_a_misspelt_field(tools, renders: dict, tmp_path: Pa
     assert "readOnlyRootFileSystem" in result.stdout
 
 
+@pytest.mark.usefixtures("console_too")
 def test_the_deployment_probes_liveness_and_readiness(manifests: Manifests, facts) -> None:
     container = manifests.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
@@ -154,6 +165,7 @@ def test_the_deployment_probes_liveness_and_readiness(manifests: Manifests, fact
         "the image's own command serves the service"
 
 
+@pytest.mark.usefixtures("console_too")
 def test_the_deployment_is_hardened(manifests: Manifests) -> None:
     spec = manifests.one("Deployment")["spec"]["template"]["spec"]
     assert_hardened(spec, "Deployment")
@@ -161,6 +173,7 @@ def test_the_deployment_is_hardened(manifests: Manifests) -> None:
     assert manifests.one("ServiceAccount")["automountServiceAccountToken"] is False
 
 
+@pytest.mark.usefixtures("console_too")
 def test_settings_come_from_the_configmap_and_secrets_by_reference(
         manifests: Manifests, facts, service: str) -> None:
     configmap = manifests.one("ConfigMap")
@@ -194,6 +207,7 @@ def fake_secret(name: str) -> str:
     return secrets.token_urlsafe(32) if name.endswith("_KEYS") else "s" * 48
 
 
+@pytest.mark.usefixtures("console_too")
 def test_the_service_settings_validate_from_the_rendered_environment(
         manifests: Manifests, facts, monkeypatch: pytest.MonkeyPatch) -> None:
     container = manifests.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
@@ -250,6 +264,7 @@ def test_the_topics_job_applies_topics_yaml(manifests: Manifests, facts, env_fil
     assert "envFrom" not in container and "serviceAccountName" not in spec
 
 
+@pytest.mark.usefixtures("console_too")
 def test_the_service_routes_to_serving_pods_only(manifests: Manifests) -> None:
     service = manifests.one("Service")
     selector = service["spec"]["selector"]
@@ -268,6 +283,7 @@ def test_replicas_and_disruption_budget(manifests: Manifests, env_file: dict) ->
     assert len(manifests.of("PodDisruptionBudget")) == (1 if replicas > 1 else 0)
 
 
+@pytest.mark.usefixtures("console_too")
 def test_a_config_change_rolls_the_pods(manifests: Manifests) -> None:
     annotations = manifests.one("Deployment")["spec"]["template"]["metadata"]["annotations"]
     assert len(annotations["checksum/config"]) == 64
@@ -306,3 +322,45 @@ def test_crm_sends_through_the_relay_it_was_given(renders) -> None:
     assert configmap["data"]["CRM_MAIL_FROM"] == "Club <service@club.example>"
     assert (configmap["data"]["CRM_SMTP_PORT"], configmap["data"]["CRM_SMTP_STARTTLS"]) == (
         "587", "true")
+
+
+def test_the_console_release_owns_no_data(renders: dict, environment: str, env_file: dict,
+                                          console_facts) -> None:
+    """One replica whatever the cluster's file says (its sessions are in its memory), never
+    two at once; no Secret, no Jobs, nothing about a database or Kafka; the provider's issuer
+    shared with the services, the services reached by their releases' Services."""
+    manifests = Manifests(renders["console", environment])
+    deployment = manifests.one("Deployment")
+    assert env_file["replicaCount"] >= 1
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert not manifests.of("PodDisruptionBudget")
+    assert not manifests.of("Job"), "nothing to migrate, no topics to apply"
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "env" not in container, "no secret of its own"
+    data = manifests.one("ConfigMap")["data"]
+    assert not [k for k in data if "DATABASE" in k or "KAFKA" in k or "JWT" in k]
+    assert data["CONSOLE_OIDC_ISSUER"] == env_file["settings"]["OIDC_ISSUER"]
+    assert data["CONSOLE_PUBLIC_URL"] == "https://console.club.example"
+    for service in SERVICES:
+        assert data[f"CONSOLE_{service.upper()}_URL"] == f"http://club-{service}"
+    assert "CONSOLE_OIDC_INTERNAL_URL" not in data, "left out when not given"
+    for service in SERVICES:
+        # The Service each URL names is the one that service's release makes, on port 80.
+        made = Manifests(renders[service, environment]).one("Service")
+        assert made["metadata"]["name"] == f"club-{service}"
+        assert made["spec"]["ports"][0]["port"] == 80
+
+
+def test_the_console_does_not_render_without_its_address(tools) -> None:
+    result = tools.run("helm", "template", "console", CHART,
+                       "-f", "deploy/helm/values/console.yaml",
+                       "-f", "deploy/helm/environments/example.yaml", check=False)
+    assert result.returncode != 0
+    assert "console.settings.PUBLIC_URL is required" in result.stderr
+
+
+def test_the_console_values_explain_why_one_replica(root: Path) -> None:
+    for path in (root / CHART / "values.yaml", root / "deploy/helm/values/console.yaml"):
+        text = path.read_text()
+        assert "one replica" in text.lower() and "memory" in text, path

@@ -1,6 +1,17 @@
-{{/* The service's name: booking, reception, crm or hr. */}}
+{{/* The service's name: booking, reception, crm or hr (or console). */}}
 {{- define "club.name" -}}
-{{- required "service.name is required: booking, reception, crm or hr" .Values.service.name -}}
+{{- required "service.name is required: booking, reception, crm, hr or console" .Values.service.name -}}
+{{- end -}}
+
+{{/* The web console (services/console) owns no data: no database, no Kafka, no Secret, no
+     Jobs, and one replica (its sessions live in its memory). */}}
+{{- define "club.isConsole" -}}
+{{- if eq (include "club.name" .) "console" }}true{{ end -}}
+{{- end -}}
+
+{{/* How many pods serve: replicaCount, except the console's one. */}}
+{{- define "club.replicas" -}}
+{{- if include "club.isConsole" . }}1{{ else }}{{ .Values.replicaCount }}{{ end -}}
 {{- end -}}
 
 {{/* Environment variable prefix of the service (BOOKING, RECEPTION, CRM, HR). */}}

@@ -1,6 +1,6 @@
 """The console's settings, CONSOLE_* environment variables.
 
-    CONSOLE_PUBLIC_URL=http://127.0.0.1:8100        where people reach it (the provider redirects here)
+    CONSOLE_PUBLIC_URL=http://127.0.0.1:8100     where people reach it (the provider returns here)
     CONSOLE_OIDC_ISSUER=http://127.0.0.1:18080/realms/club
     CONSOLE_BOOKING_URL=http://127.0.0.1:8101    … and _RECEPTION_URL, _CRM_URL, _HR_URL
 

@@ -165,6 +165,8 @@ class Visit:
                                 "of the page will return when it does.").format(
                                     service=self._(SERVICE_NAMES[e.service]))
         except Problem as e:
+            if e.status in (401, 403):
+                raise  # a refusal is the whole page's: the person may not see this screen
             return None, e.detail
 
     # --- forms
@@ -184,8 +186,13 @@ class Visit:
         session = self.session
         flashes, session.flashes = session.flashes, []
         person = session.person
+        menu = MENUS.get(person.role, ()) if person else ()
+        path = self.request.url.path
+        # The screen the page belongs to: the longest menu entry it starts with.
+        current = max((href for href, _ in menu if path == href or path.startswith(href + "/")),
+                      key=len, default=None)
         response = self.console.templates.TemplateResponse(self.request, template, {
-            "person": person, "menu": MENUS.get(person.role, ()) if person else (),
+            "person": person, "menu": menu, "current": current,
             "csrf": session.csrf, "language": self.language, "here": self.here(),
             "flashes": flashes, "role_name": role_name, "status_name": status_name,
             **context}, status_code=status)
