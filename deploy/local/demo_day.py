@@ -535,9 +535,9 @@ class ClubDay:
                                     self.person("the demo member", "member", demo_id))
 
     async def _register(self, crm: Api, who: Person, name: str, n: int, tier: str,
-                        customer_id: UUID | None = None) -> Person:
+                        customer_id: UUID | None = None, tag: str | None = None) -> Person:
         handle = name.lower().replace(" ", ".")
-        body = {"full_name": name, "email": f"{handle}.{self.run_tag}@example.org",
+        body = {"full_name": name, "email": f"{handle}.{tag or self.run_tag}@example.org",
                 "phone": f"+86 138 {self.run_tag} {n:04d}", "tier": tier,
                 # Half the members read Chinese, half English: the inbox shows both.
                 "preferences": {"language": "en" if n % 2 == 0 else "zh-CN"}}
@@ -1244,7 +1244,8 @@ class ClubDay:
                                f"({'online' if online else 'phone'})")
         for n, name in enumerate(WALK_INS[:2]):
             host = self.attendants[n % len(self.attendants)]
-            guest = await self._register(crm, desk, name, 200 + n, tier="standard")
+            guest = await self._register(crm, desk, name, 200 + n, tier="standard",
+                                         tag=f"{self.run_tag}.today")
             made = await reception.post("/visits/walk-in", desk, {
                 "customer_id": str(guest.id), "party_size": 1 + n,
                 "location_id": self.locations[LOUNGE], "host_staff_id": str(host.id)})

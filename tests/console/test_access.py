@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 REFUSALS = (
     ("attendant", "/people", ("hr", "/staff")),
     ("attendant", "/crm", ("crm", "/complaints")),
-    ("specialist", "/people/assessments", ("hr", "/staff")),
+    ("specialist", "/people", ("hr", "/staff")),
     ("specialist", "/bookings", ("booking", "/resources/{room}/day-sheet")),
     ("hradmin", "/crm", ("crm", "/complaints")),
     ("member", "/desk", ("reception", "/arrivals")),

@@ -96,7 +96,7 @@ async def _answered_visits(club, event_publisher, completed_at: datetime,
     for n, _score in enumerate(scores):
         visit_id, done = uuid.uuid4(), completed_at + timedelta(minutes=n)
         await event_publisher.publish(VisitCompleted(
-            visit_id=visit_id, customer_id=uuid.uuid4(), location_id=club.location_id,
+            visit_id=visit_id, customer_id=club.member_id, location_id=club.location_id,
             host_staff_id=attendant, staff_ids=[attendant],
             services=[ServiceDelivered(service_code=club.service_codes["tea"],
                                        staff_id=attendant, started_at=done - timedelta(minutes=20),
@@ -189,7 +189,7 @@ async def _a_day_at_work(club, event_publisher, day) -> str:
         assert answer.status_code == 201, answer.text
     visit_id, checked_in = uuid.uuid4(), datetime.combine(day, time(11), CLUB_ZONE)
     await event_publisher.publish(VisitCompleted(
-        visit_id=visit_id, customer_id=uuid.uuid4(), location_id=club.location_id,
+        visit_id=visit_id, customer_id=club.member_id, location_id=club.location_id,
         host_staff_id=attendant, staff_ids=[attendant],
         services=[ServiceDelivered(service_code=club.service_codes["massage"],
                                    staff_id=attendant, started_at=checked_in,

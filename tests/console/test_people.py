@@ -94,7 +94,7 @@ async def _yesterday(club, event_publisher) -> tuple[list[str], list[str]]:
     for hour in (10, 14):
         visit_id, checked_in = uuid4(), datetime.combine(yesterday, time(hour), CLUB_ZONE)
         sent = await event_publisher.publish(VisitCompleted(
-            visit_id=visit_id, customer_id=uuid4(), location_id=club.location_id,
+            visit_id=visit_id, customer_id=club.member_id, location_id=club.location_id,
             host_staff_id=attendant, staff_ids=[attendant],
             services=[ServiceDelivered(service_code=club.service_codes["massage"],
                                        staff_id=attendant,

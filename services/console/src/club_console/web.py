@@ -165,9 +165,20 @@ class Visit:
                                 "of the page will return when it does.").format(
                                     service=self._(SERVICE_NAMES[e.service]))
         except Problem as e:
-            if e.status in (401, 403):
-                raise  # a refusal is the whole page's: the person may not see this screen
+            if e.status == 401:
+                raise
             return None, e.detail
+
+    async def main(self, call: Awaitable[T]) -> tuple[T | None, str | None]:
+        """The part a page is for: a service down still leaves the page standing with the
+        sentence in its place, but a refusal is the whole page's (the person may not see
+        this screen)."""
+        try:
+            return await call, None
+        except ServiceDown as e:
+            return None, self._("The {service} service is not answering right now; this part "
+                                "of the page will return when it does.").format(
+                                    service=self._(SERVICE_NAMES[e.service]))
 
     # --- forms
 

@@ -41,7 +41,7 @@ async def _desk_context(page: Visit) -> dict[str, Any]:
     today = club_today(page).isoformat()
     (arrivals, arrivals_down), (floor, floor_down), (locations, _), (staff, _) = \
         await asyncio.gather(
-            page.part(page.get("reception", "/arrivals", date=today)),
+            page.main(page.get("reception", "/arrivals", date=today)),
             page.part(page.get("reception", "/floor")),
             page.part(page.get("reception", "/locations")),
             page.part(page.get("reception", "/staff", status="active")))
@@ -198,7 +198,7 @@ async def _visit_again(page: Visit, visit_id: str, problem: Problem, values: dic
 @router.get("/desk/floor")
 async def floor_page(page: Visit = Depends(visit)):
     page.require_person()
-    floor, down = await page.part(page.get("reception", "/floor"))
+    floor, down = await page.main(page.get("reception", "/floor"))
     return page.render("desk/floor.html", floor=floor, floor_down=down)
 
 
