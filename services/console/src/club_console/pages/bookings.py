@@ -62,7 +62,7 @@ async def _day_context(page: Visit, day: date) -> dict[str, Any]:
         page.part(page.get("booking", "/resources")),
         page.part(page.get("booking", "/services")))
     active = [r for r in resources or [] if r.get("active", True)]
-    answers = await asyncio.gather(*(page.part(page.get(
+    answers = await asyncio.gather(*(page.main(page.get(
         "booking", f"/resources/{r['id']}/day-sheet", date=day.isoformat())) for r in active))
     sheets, columns = [], []
     for resource, (sheet, down) in zip(active, answers, strict=True):
@@ -100,7 +100,7 @@ async def _week_context(page: Visit, day: date) -> dict[str, Any]:
     days = [monday + timedelta(days=n) for n in range(7)]
     (resources, resources_down), (found, found_down) = await asyncio.gather(
         page.part(page.get("booking", "/resources")),
-        page.part(page.get("booking", "/bookings",
+        page.main(page.get("booking", "/bookings",
                            starts_from=local_midnight(page, monday).isoformat(),
                            starts_before=local_midnight(page, monday + timedelta(days=7))
                            .isoformat(), limit=500)))

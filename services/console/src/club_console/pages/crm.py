@@ -356,7 +356,7 @@ async def _followups_context(page: Visit, staff_id: str) -> dict[str, Any]:
     supervisor = person is not None and person.role in SUPERVISORS
     (mine, mine_down), (overdue, overdue_down), (names, assignable, staff_down) = \
         await asyncio.gather(
-            page.part(page.get("crm", "/followups/queue",
+            page.main(page.get("crm", "/followups/queue",
                                staff_id=staff_id if supervisor else None)),
             page.part(page.get("crm", "/followups/overdue")),
             _staff(page))
@@ -435,7 +435,7 @@ async def surveys(page: Visit = Depends(visit), by: str = "all", since: str = ""
         problem = page._("Give the dates as year, month and day.")
     report, down = (None, None)
     if problem is None:
-        report, down = await page.part(page.get("crm", "/surveys/report", **query))
+        report, down = await page.main(page.get("crm", "/surveys/report", **query))
     names: dict[str, str] = {}
     if by == "staff" and report:
         names, _assignable, _down = await _staff(page)

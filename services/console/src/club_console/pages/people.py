@@ -291,7 +291,7 @@ async def schedule_shift(staff_id: str, page: Visit = Depends(visit)):
 
 async def _assessments_context(page: Visit, status: str = "") -> dict[str, Any]:
     (found, down), (names, staff, _) = await asyncio.gather(
-        page.part(page.get("hr", "/assessments", status=status or None)), staff_names(page))
+        page.main(page.get("hr", "/assessments", status=status or None)), staff_names(page))
     yesterday = club_today(page) - timedelta(days=1)
     return {"assessments": found or [], "assessments_down": down, "names": names,
             "staff_options": staff_options(staff), "status_filter": status,
@@ -421,7 +421,7 @@ async def decide_assessment_appeal(assessment_id: str, page: Visit = Depends(vis
 
 async def _cases_context(page: Visit, status: str = "") -> dict[str, Any]:
     (cases, down), (rules, _), (names, staff, _) = await asyncio.gather(
-        page.part(page.get("hr", "/discipline/cases", status=status or None)),
+        page.main(page.get("hr", "/discipline/cases", status=status or None)),
         page.part(page.get("hr", "/discipline/rules")), staff_names(page))
     return {"cases": cases or [], "cases_down": down, "names": names,
             "staff_options": staff_options(staff), "status_filter": status,
@@ -554,7 +554,7 @@ async def decide_case_appeal(case_id: str, page: Visit = Depends(visit)):
 
 async def _policies_context(page: Visit) -> dict[str, Any]:
     (policies, down), (compliance, compliance_down) = await asyncio.gather(
-        page.part(page.get("hr", "/policies")), page.part(page.get("hr", "/policies/compliance")))
+        page.main(page.get("hr", "/policies")), page.part(page.get("hr", "/policies/compliance")))
     by_policy = {str(c["policy_id"]): c for c in compliance or []}
     return {"policies": policies or [], "policies_down": down, "compliance": by_policy,
             "compliance_down": compliance_down,
@@ -601,7 +601,7 @@ async def publish_policy(page: Visit = Depends(visit)):
 
 async def _training_context(page: Visit) -> dict[str, Any]:
     (sessions, down), (names, staff, _) = await asyncio.gather(
-        page.part(page.get("hr", "/training/sessions")), staff_names(page))
+        page.main(page.get("hr", "/training/sessions")), staff_names(page))
     return {"sessions": sessions or [], "sessions_down": down, "names": names,
             "staff_options": staff_options(staff), "roles": ROLES, **labels()}
 
@@ -640,7 +640,7 @@ async def schedule_training(page: Visit = Depends(visit)):
 
 async def _rewards_context(page: Visit) -> dict[str, Any]:
     (rewards, down), (proposals, proposals_down), (names, staff, _) = await asyncio.gather(
-        page.part(page.get("hr", "/rewards")),
+        page.main(page.get("hr", "/rewards")),
         page.part(page.get("hr", "/reward-proposals", status="proposed")), staff_names(page))
     return {"rewards": rewards or [], "rewards_down": down, "proposals": proposals or [],
             "proposals_down": proposals_down, "names": names,
@@ -679,7 +679,7 @@ async def grant_reward(page: Visit = Depends(visit)):
 
 async def _gifts_context(page: Visit) -> dict[str, Any]:
     (gifts, down), (names, _staff, _) = await asyncio.gather(
-        page.part(page.get("hr", "/gifts")), staff_names(page))
+        page.main(page.get("hr", "/gifts")), staff_names(page))
     return {"gifts": gifts or [], "gifts_down": down, "names": names, **labels()}
 
 
