@@ -18,7 +18,7 @@ RUN_TESTS := set -a && . ./.env.test && set +a &&
 RUN_CLUSTER := set -a && . ./.env.cluster && set +a &&
 
 .PHONY: help install infra test-infra cluster-infra up demo down stop wipe test test-cluster \
-	bench lint status docs tools deploy-check outside-subscriber browser i18n
+	bench lint status docs tools deploy-check outside-subscriber screenshots browser i18n
 
 help:
 	@echo "make up      install, start Kafka + PostgreSQL + the four services + the console, run the demo day (README command 1)"
@@ -97,6 +97,10 @@ outside-subscriber:
 # installed when missing (Playwright cannot download its own browser here); present, a check.
 browser:
 	@$(PYTHON) deploy/local/browser.py install
+
+# The README's pictures: the console's browser tests, saving their screenshots in docs/.
+screenshots: test-infra browser
+	@$(RUN_TESTS) CLUB_SCREENSHOTS=docs/screenshots uv run --frozen pytest tests/console $(PYTEST_ARGS)
 
 # On the tests' own infrastructure, never the platform's. A failed tool install does not
 # stop the other tests: tests/deploy fails and says why.

@@ -4,12 +4,14 @@ fixture of tests/conftest.py) through Playwright.
 - `offline_context(browser)`: a browser context that may reach this machine only. Every request
   to another host is aborted and its URL kept in `context.blocked`, so a test asserts
   `context.blocked == []`: the page needed nothing from outside (no CDN, no web font).
-- `screenshot(page, name)`: a PNG in docs/screenshots/, where the README's pictures come from.
+- `screenshot(page, name)`: a PNG in .local/screenshots/ (docs/screenshots/ with `make
+  screenshots`, where the README's pictures come from).
 - `console_errors(page)`: the page's console errors and uncaught exceptions, as they happen.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,7 +27,9 @@ from playwright.async_api import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Where the browser tests leave their pictures: .local/screenshots, so that a test run does
+# not rewrite the repository; `make screenshots` runs them into docs/screenshots, the README's.
+SCREENSHOTS = ROOT / os.environ.get("CLUB_SCREENSHOTS", ".local/screenshots")
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # URLs that name no host: nothing leaves the page for them.
 HOSTLESS_SCHEMES = frozenset({"data", "blob", "about"})
@@ -87,7 +91,7 @@ def console_errors(page: Page) -> list[str]:
 
 
 async def screenshot(page: Page, name: str, **kw: Any) -> Path:
-    """Saves the page as docs/screenshots/<name>.png (`kw` goes to `page.screenshot`, e.g.
+    """Saves the page as <CLUB_SCREENSHOTS>/<name>.png (`kw` goes to `page.screenshot`, e.g.
     full_page=True) and returns the path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from club_console import i18n
-from club_console.services import Problem, ServiceDown, Services
+from club_console.services import Problem, ServiceDown, Services, spent
 from club_console.sessions import COOKIE, Session, SessionStore
 
 log = logging.getLogger("club_console")
@@ -83,6 +83,9 @@ class Visit:
     def __init__(self, request: Request, console: Console) -> None:
         self.request = request
         self.console = console
+        self.started = time.perf_counter()
+        if spent.get() is None:
+            spent.set([0.0, 0])
         self.services = console.services
         store = console.sessions
         self._session = store.get(request.cookies.get(COOKIE))
@@ -161,9 +164,7 @@ class Visit:
         try:
             return await call, None
         except ServiceDown as e:
-            return None, self._("The {service} service is not answering right now; this part "
-                                "of the page will return when it does.").format(
-                                    service=self._(SERVICE_NAMES[e.service]))
+            return None, self.down_message(e)
         except Problem as e:
             if e.status == 401:
                 raise
@@ -176,9 +177,11 @@ class Visit:
         try:
             return await call, None
         except ServiceDown as e:
-            return None, self._("The {service} service is not answering right now; this part "
-                                "of the page will return when it does.").format(
-                                    service=self._(SERVICE_NAMES[e.service]))
+            return None, self.down_message(e)
+
+    def down_message(self, e: ServiceDown) -> str:
+        return self._("The {service} service is not answering right now; this part of the page "
+                      "will return when it does.").format(service=self._(SERVICE_NAMES[e.service]))
 
     # --- forms
 
@@ -213,6 +216,13 @@ class Visit:
         return self.finish(RedirectResponse(to, status_code=303))
 
     def finish(self, response: Response) -> Response:
+        tally = spent.get()
+        if tally is not None:
+            # Server-Timing (W3C): the whole page and the part of it spent in the services
+            # (summed over its calls; parallel calls overlap). Browsers show it in their tools.
+            response.headers["server-timing"] = (
+                f'page;dur={(time.perf_counter() - self.started) * 1000:.1f}, '
+                f'api;dur={tally[0] * 1000:.1f};desc="{tally[1]} calls"')
         if self._new_cookie and self._session is not None:
             response.set_cookie(COOKIE, self._session.id, httponly=True, samesite="lax",
                                 secure=self.console.secure_cookies, path="/")

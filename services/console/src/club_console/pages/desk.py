@@ -37,8 +37,8 @@ def at_today(page: Visit, clock: str) -> str:
     return moment.isoformat()
 
 
-async def _desk_context(page: Visit) -> dict[str, Any]:
-    today = club_today(page).isoformat()
+async def _desk_context(page: Visit, day: date | None = None) -> dict[str, Any]:
+    today = (day or club_today(page)).isoformat()
     (arrivals, arrivals_down), (floor, floor_down), (locations, _), (staff, _) = \
         await asyncio.gather(
             page.main(page.get("reception", "/arrivals", date=today)),
@@ -48,6 +48,7 @@ async def _desk_context(page: Visit) -> dict[str, Any]:
     hosts = [(s["staff_id"], s["display_name"]) for s in staff or []]
     return {"arrivals": arrivals or [], "arrivals_down": arrivals_down, "floor": floor,
             "floor_down": floor_down, "today": today,
+            "is_today": today == club_today(page).isoformat(),
             "locations": [(loc["location_id"], loc["name"]) for loc in locations or []
                           if loc["active"]],
             "hosts": hosts, "host_names": dict(hosts), "severities": SEVERITIES,
@@ -55,9 +56,10 @@ async def _desk_context(page: Visit) -> dict[str, Any]:
 
 
 @router.get("/desk")
-async def desk(page: Visit = Depends(visit)):
+async def desk(day: date | None = None, page: Visit = Depends(visit)):
+    """Today's desk; `?day=YYYY-MM-DD` shows another day's arrivals (to look back at)."""
     page.require_person()
-    return page.render("desk/desk.html", **await _desk_context(page))
+    return page.render("desk/desk.html", **await _desk_context(page, day))
 
 
 async def _again(page: Visit, problem: Problem, form_name: str, values: dict[str, Any]):
