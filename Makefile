@@ -25,7 +25,7 @@ help:
 	@echo "make demo    run the demo day again against the running platform (DEMO_ARGS=--members 6)"
 	@echo "make test    run every test against real Kafka and PostgreSQL of the tests' own (README command 2)"
 	@echo "make test-cluster  the cluster tests: three brokers, two replicas of each service, faults"
-	@echo "make down    stop the services, Kafka and PostgreSQL (data kept; 'make wipe' deletes it)"
+	@echo "make down    stop the console, the services, Kafka and PostgreSQL (data kept; 'make wipe' deletes it)"
 	@echo "make bench   run the benchmarks (ratios against raw baselines)"
 	@echo "make deploy-check  validate deploy/ without Docker: Dockerfiles, compose.yaml, Helm chart"
 	@echo "make i18n    extract the console's messages; list those no Chinese catalogue translates"

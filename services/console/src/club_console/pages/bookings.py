@@ -13,16 +13,19 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from club_console.i18n import N_
-from club_console.pages.member import (
-    BOOKING_STATES,
-    CANCEL_REASONS,
+from club_console.pages._common import (
+    again,
     chosen_day,
     club_today,
     instant,
+    label,
     local_instant,
     local_midnight,
-    state_name,
+    text_values,
+    zone,
 )
+from club_console.pages.customers import find_customers
+from club_console.pages.member import BOOKING_STATES, CANCEL_REASONS
 from club_console.services import Problem
 from club_console.web import Visit, visit
 
@@ -37,7 +40,6 @@ SEARCHERS = ("head", "deputy", "crm_specialist")
 def _hour_rows(page: Visit, day: date, sheets: list[dict]) -> list[datetime]:
     """The hours the grid shows: from the earliest opening to the latest closing of the day,
     widened to every booking on it; the whole day when nothing is open."""
-    zone = page.console.languages.zone
     start_of_day = local_midnight(page, day)
     end_of_day = local_midnight(page, day + timedelta(days=1))
     moments: list[datetime] = []
@@ -48,7 +50,7 @@ def _hour_rows(page: Visit, day: date, sheets: list[dict]) -> list[datetime]:
             moments += [instant(b["starts_at"]), instant(b["ends_at"])]
     first = max(min(moments), start_of_day) if moments else start_of_day
     last = min(max(moments), end_of_day) if moments else end_of_day
-    first = first.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    first = first.astimezone(zone(page)).replace(minute=0, second=0, microsecond=0)
     hours = []
     moment = first
     while moment < last:
@@ -69,7 +71,7 @@ async def _day_context(page: Visit, day: date) -> dict[str, Any]:
         columns.append({"resource": resource, "sheet": sheet, "down": down})
         if sheet:
             for b in sheet["bookings"]:
-                b["state_label"] = state_name(page, BOOKING_STATES, b["status"])
+                b["state_label"] = label(BOOKING_STATES, b["status"])
             sheets.append(sheet)
     hours = _hour_rows(page, day, sheets)
     # cells[i][j]: the bookings of column j starting in hour i (earlier ones land in the first).
@@ -104,11 +106,10 @@ async def _week_context(page: Visit, day: date) -> dict[str, Any]:
                            starts_from=local_midnight(page, monday).isoformat(),
                            starts_before=local_midnight(page, monday + timedelta(days=7))
                            .isoformat(), limit=500)))
-    zone = page.console.languages.zone
     counts: Counter[tuple[str, str]] = Counter()
     for b in found or []:
         if b["status"] != "cancelled":
-            counts[(instant(b["starts_at"]).astimezone(zone).date().isoformat(),
+            counts[(instant(b["starts_at"]).astimezone(zone(page)).date().isoformat(),
                     str(b["resource_id"]))] += 1
     active = [r for r in resources or [] if r.get("active", True)]
     return {"chosen": day.isoformat(), "today": club_today(page).isoformat(), "week": True,
@@ -132,15 +133,23 @@ async def bookings_page(date: str | None = None, view: str = "day",
 # --------------------------------------------------------------------------- book for a customer
 
 
+def _starts_at(page: Visit, values: dict[str, str]) -> str:
+    """The form's day and time as the instant booking takes; a Problem beside the time field
+    when they cannot be read."""
+    try:
+        return local_instant(page, values["date"], values["time"])
+    except ValueError:
+        raise Problem("booking", 422, page._("Give the day and the time as hours and minutes."),
+                      fields={"time": page._("hours and minutes, e.g. 14:30")}) from None
+
+
 async def _customer_of(page: Visit, values: dict[str, str]) -> str:
     """The customer the booking is for: the id given, else the one CRM finds by phone (for
     those who may search), else a newly registered one (name and phone)."""
     if values["customer_id"]:
         return values["customer_id"]
     if values["phone"] and page.person.role in SEARCHERS:
-        found = await page.call("crm", "POST", "/customers/search",
-                                params={"purpose": "customer_request"},
-                                json={"phone": values["phone"]})
+        found = await find_customers(page, "customer_request", phone=values["phone"])
         if len(found) == 1:
             return str(found[0]["customer_id"])
         if len(found) > 1:
@@ -164,28 +173,20 @@ async def _customer_of(page: Visit, values: dict[str, str]) -> str:
 @router.post("/bookings/new")
 async def book_for_customer(page: Visit = Depends(visit)):
     form = await page.form()
-    values = {k: str(form.get(k) or "").strip() for k in (
-        "customer_id", "phone", "full_name", "service_code", "resource_id", "date", "time",
-        "party_size", "offline_channel")}
+    values = text_values(form, "customer_id", "phone", "full_name", "service_code",
+                         "resource_id", "date", "time", "party_size", "offline_channel")
     try:
         customer_id = await _customer_of(page, values)
         values["customer_id"] = customer_id  # a retry does not register them twice
-        try:
-            starts_at = local_instant(page, values["date"], values["time"])
-        except ValueError:
-            raise Problem("booking", 422, page._("Give the day and the time as hours and "
-                                                 "minutes."),
-                          fields={"time": page._("hours and minutes, e.g. 14:30")}) from None
+        starts_at = _starts_at(page, values)
         booking = await page.post("booking", "/bookings", {
             "customer_id": customer_id, "service_code": values["service_code"],
             "resource_id": values["resource_id"], "starts_at": starts_at,
             "party_size": int(values["party_size"] or 1),
             "offline_channel": values["offline_channel"] or "phone"})
     except Problem as e:
-        context = await _day_context(page, chosen_day(page, values["date"]))
-        return page.render("bookings/day.html", status=e.status, **context,
-                           problem={"new": e.detail}, fields={"new": e.fields},
-                           values={"new": values})
+        return again(page, "bookings/day.html", e, "new", values,
+                     await _day_context(page, chosen_day(page, values["date"])))
     page.flash(page._("Booked."))
     return page.redirect(f"/bookings/{booking['id']}")
 
@@ -195,7 +196,7 @@ async def book_for_customer(page: Visit = Depends(visit)):
 
 async def _booking_context(page: Visit, booking_id: str) -> dict[str, Any]:
     booking = await page.get("booking", f"/bookings/{booking_id}")
-    booking["state_label"] = state_name(page, BOOKING_STATES, booking["status"])
+    booking["state_label"] = label(BOOKING_STATES, booking["status"])
     calls = [page.part(page.get("booking", "/resources")),
              page.part(page.get("booking", "/services"))]
     if booking.get("customer_id"):
@@ -203,8 +204,7 @@ async def _booking_context(page: Visit, booking_id: str) -> dict[str, Any]:
     answers = await asyncio.gather(*calls)
     resources, services = answers[0][0] or [], answers[1][0] or []
     summary, summary_down = answers[2] if len(answers) > 2 else (None, None)
-    zone = page.console.languages.zone
-    starts = instant(booking["starts_at"]).astimezone(zone)
+    starts = instant(booking["starts_at"]).astimezone(zone(page))
     return {"booking": booking, "summary": summary, "summary_down": summary_down,
             "resources": [(r["id"], r["name"]) for r in resources if r.get("active", True)],
             "resource_names": {str(r["id"]): r["name"] for r in resources},
@@ -221,29 +221,17 @@ async def booking_page(booking_id: str, page: Visit = Depends(visit)):
     return page.render("bookings/booking.html", **await _booking_context(page, booking_id))
 
 
-async def _booking_again(page: Visit, booking_id: str, form_name: str, problem: Problem,
-                         values: dict[str, str]):
-    context = await _booking_context(page, booking_id)
-    return page.render("bookings/booking.html", status=problem.status, **context,
-                       problem={form_name: problem.detail}, fields={form_name: problem.fields},
-                       values={form_name: values})
-
-
 @router.post("/bookings/{booking_id}/move")
 async def move(booking_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("date", "time", "resource_id")}
+    values = text_values(form, "date", "time", "resource_id")
     try:
-        try:
-            starts_at = local_instant(page, values["date"], values["time"])
-        except ValueError:
-            raise Problem("booking", 422, page._("Give the day and the time as hours and "
-                                                 "minutes."),
-                          fields={"time": page._("hours and minutes, e.g. 14:30")}) from None
+        starts_at = _starts_at(page, values)
         await page.post("booking", f"/bookings/{booking_id}/reschedule", {
             "starts_at": starts_at, "resource_id": values["resource_id"] or None})
     except Problem as e:
-        return await _booking_again(page, booking_id, "move", e, values)
+        return again(page, "bookings/booking.html", e, "move", values,
+                     await _booking_context(page, booking_id))
     page.flash(page._("Booking moved."))
     return page.redirect(f"/bookings/{booking_id}")
 
@@ -251,11 +239,12 @@ async def move(booking_id: str, page: Visit = Depends(visit)):
 @router.post("/bookings/{booking_id}/cancel")
 async def cancel(booking_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = {"reason": str(form.get("reason") or "")}
+    values = text_values(form, "reason")
     try:
         await page.post("booking", f"/bookings/{booking_id}/cancel", values)
     except Problem as e:
-        return await _booking_again(page, booking_id, "cancel", e, values)
+        return again(page, "bookings/booking.html", e, "cancel", values,
+                     await _booking_context(page, booking_id))
     page.flash(page._("Booking cancelled."))
     return page.redirect(f"/bookings/{booking_id}")
 
@@ -266,6 +255,7 @@ async def no_show(booking_id: str, page: Visit = Depends(visit)):
     try:
         await page.post("booking", f"/bookings/{booking_id}/no-show", None, idempotent=False)
     except Problem as e:
-        return await _booking_again(page, booking_id, "no-show", e, {})
+        return again(page, "bookings/booking.html", e, "no-show", {},
+                     await _booking_context(page, booking_id))
     page.flash(page._("Marked as a no-show."))
     return page.redirect(f"/bookings/{booking_id}")

@@ -1,19 +1,20 @@
 """Customer relations (CRM specialists; the head and deputy too; R1 §2.4, §3.5, §5.4, §6,
 R2 §3.3–3.5): the complaint queue with its deadlines and escalations, one complaint with its
 coordination tasks and the steps each state allows (acknowledge, start, assign, escalate,
-resolve with an explanation and a compensation plan, close, reopen), customers found and read
-only for a stated purpose (every read of personal data is audited by the crm service), the
-follow-up calls, and the satisfaction survey results."""
+resolve with an explanation and a compensation plan, close, reopen), the follow-up calls, and
+the satisfaction survey results. Customers, found and read only for a stated purpose, are in
+pages/customers.py; this module holds the vocabulary both use."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends
 
 from club_console.i18n import N_
+from club_console.pages._common import again, datetime_local, local_midnight, text_values
 from club_console.services import Problem
 from club_console.web import Visit, visit
 
@@ -81,15 +82,7 @@ LABELS = {"categories": CATEGORIES, "severities": SEVERITIES, "channels": CHANNE
           "purpose_names": dict(PURPOSES)}
 
 
-def _text(form: Any, *names: str) -> dict[str, str]:
-    return {name: str(form.get(name) or "").strip() for name in names}
-
-
-def _zone(page: Visit):
-    return page.console.languages.zone
-
-
-def _escalated(c: dict) -> bool:
+def escalated(c: dict) -> bool:
     return bool(c.get("escalation_level")) and c.get("state") in ACTIVE
 
 
@@ -110,7 +103,7 @@ def queue_order(complaints: list[dict]) -> list[dict]:
     """Escalated ones first (the highest rung first), then what is due next: the first
     response owed, then the resolution deadline."""
     return sorted(complaints, key=lambda c: (
-        not _escalated(c), -(c.get("escalation_level") or 0) if _escalated(c) else 0,
+        not escalated(c), -(c.get("escalation_level") or 0) if escalated(c) else 0,
         _instant(_next_due(c)), _instant(c.get("sla_due_at"))))
 
 
@@ -125,7 +118,7 @@ async def _staff(page: Visit) -> tuple[dict[str, str], list[tuple[str, str]], st
     return names, assignable, down
 
 
-def _mark_named_fields(problem: Problem, names: dict[str, str]) -> Problem:
+def mark_named_fields(problem: Problem, names: dict[str, str]) -> Problem:
     """The crm service names a rule's missing parts in brackets ("… (explanation)"): show its
     sentence next to each field it names, as well as above the form."""
     for marker, field in names.items():
@@ -152,7 +145,7 @@ async def queue(page: Visit = Depends(visit), state: str = "active", mine: bool 
     names, _assignable, staff_down = await _staff(page)
     return page.render("crm/queue.html", complaints=complaints, state=state, mine=mine,
                        states=QUEUE_STATES, staff_names=names, staff_down=staff_down,
-                       escalated=_escalated, next_due=_next_due, **LABELS)
+                       escalated=escalated, next_due=_next_due, **LABELS)
 
 
 # ------------------------------------------------------------------ one complaint
@@ -164,7 +157,7 @@ async def _complaint_context(page: Visit, complaint_id: str) -> dict[str, Any]:
         _staff(page))
     person = page.person
     return {"complaint": complaint, "staff_names": names, "assignable": assignable,
-            "staff_down": staff_down, "escalated": _escalated(complaint),
+            "staff_down": staff_down, "escalated": escalated(complaint),
             "steps": [s for s, states in STEPS.items() if complaint["state"] in states
                       and not (s == "escalate" and (complaint.get("escalation_level") or 0) >= 2)],
             "may_assign": person is not None and person.role in SUPERVISORS
@@ -184,16 +177,15 @@ async def complaint_page(complaint_id: str, page: Visit = Depends(visit)):
 
 async def _complaint_again(page: Visit, complaint_id: str, problem: Problem, form_name: str,
                            values: dict[str, Any]):
-    context = await _complaint_context(page, complaint_id)
-    return page.render("crm/complaint.html", status=problem.status, **context,
-                       problem={form_name: problem.detail}, fields={form_name: problem.fields},
-                       values={form_name: values})
+    # Every form of the complaint page comes back to it the same way.
+    return again(page, "crm/complaint.html", problem, form_name, values,
+                 await _complaint_context(page, complaint_id))
 
 
 @router.post("/crm/complaints/{complaint_id}/assign")
 async def assign_complaint(complaint_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = _text(form, "staff_id")
+    values = text_values(form, "staff_id")
     try:
         await page.post("crm", f"/complaints/{complaint_id}/assign", values, idempotent=False)
     except Problem as e:
@@ -205,12 +197,11 @@ async def assign_complaint(complaint_id: str, page: Visit = Depends(visit)):
 @router.post("/crm/complaints/{complaint_id}/tasks")
 async def add_task(complaint_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = _text(form, "department", "description", "due_at")
+    values = text_values(form, "department", "description", "due_at")
     due_at = None
     if values["due_at"]:
         try:
-            due_at = datetime.fromisoformat(values["due_at"]).replace(
-                tzinfo=_zone(page)).isoformat()
+            due_at = datetime_local(page, values["due_at"])
         except ValueError:
             problem = Problem("crm", 422, page._("Give the due time as a date and a time."),
                               fields={"due_at": page._("a date and a time")})
@@ -228,7 +219,7 @@ async def add_task(complaint_id: str, page: Visit = Depends(visit)):
 @router.post("/crm/complaints/{complaint_id}/tasks/{task_id}/complete")
 async def complete_task(complaint_id: str, task_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = _text(form, "outcome")
+    values = text_values(form, "outcome")
     try:
         await page.post("crm", f"/complaints/{complaint_id}/tasks/{task_id}/complete", values,
                         idempotent=False)
@@ -241,7 +232,7 @@ async def complete_task(complaint_id: str, task_id: str, page: Visit = Depends(v
 @router.post("/crm/complaints/{complaint_id}/resolve")
 async def resolve(complaint_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = _text(form, "explanation", "kind", "amount", "currency", "upheld",
+    values = text_values(form, "explanation", "kind", "amount", "currency", "upheld",
                    "resolution_code")
     body: dict[str, Any] = {
         "explanation": values["explanation"] or None,
@@ -255,7 +246,7 @@ async def resolve(complaint_id: str, page: Visit = Depends(visit)):
     try:
         await page.post("crm", f"/complaints/{complaint_id}/resolve", body)
     except Problem as e:
-        _mark_named_fields(e, {"(explanation)": "explanation", "(compensation.kind": "kind",
+        mark_named_fields(e, {"(explanation)": "explanation", "(compensation.kind": "kind",
                                "(compensation.amount)": "amount", "(upheld": "upheld",
                                "kind 'none' has no amount": "amount",
                                "amount must be more than zero": "amount"})
@@ -276,76 +267,6 @@ async def step(complaint_id: str, step: str, page: Visit = Depends(visit)):
         return await _complaint_again(page, complaint_id, e, "steps", {})
     page.flash(page._(STEP_DONE[step]))
     return page.redirect(f"/crm/complaints/{complaint_id}")
-
-
-# ------------------------------------------------------------------ customers (R1 §6)
-
-
-@router.get("/crm/customers")
-async def customers(page: Visit = Depends(visit)):
-    page.require_person()
-    return page.render("crm/customers.html", found=None, purposes=PURPOSES, **LABELS)
-
-
-@router.post("/crm/customers")
-async def search_customers(page: Visit = Depends(visit)):
-    """A POST, so an e-mail or phone never sits in a URL; the answer is rendered, not
-    redirected to, for the same reason."""
-    form = await page.form()
-    values = _text(form, "email", "phone", "purpose")
-    try:
-        found = await page.call("crm", "POST", "/customers/search",
-                                params={"purpose": values["purpose"]},
-                                json={"email": values["email"] or None,
-                                      "phone": values["phone"] or None})
-    except Problem as e:
-        _mark_named_fields(e, {})
-        return page.render("crm/customers.html", status=e.status, found=None,
-                           purposes=PURPOSES, problem={"search": e.detail},
-                           fields={"search": e.fields}, values={"search": values}, **LABELS)
-    return page.render("crm/customers.html", found=found, purposes=PURPOSES,
-                       purpose=values["purpose"], values={"search": values}, **LABELS)
-
-
-async def _customer_context(page: Visit, customer_id: str, purpose: str) -> dict[str, Any]:
-    reveal = purpose in PURPOSE_CODES
-    parts = [page.get("crm", f"/customers/{customer_id}/summary"),
-             page.part(page.get("crm", "/complaints", customer_id=customer_id))]
-    if reveal:
-        parts += [page.get("crm", f"/customers/{customer_id}", purpose=purpose),
-                  page.part(page.get("crm", f"/customers/{customer_id}/notes",
-                                     purpose=purpose))]
-    answers = await asyncio.gather(*parts)
-    summary, (complaints, complaints_down) = answers[0], answers[1]
-    profile, (notes, notes_down) = (answers[2], answers[3]) if reveal else (None, (None, None))
-    return {"summary": summary, "complaints": queue_order(complaints or []),
-            "complaints_down": complaints_down, "profile": profile, "notes": notes or [],
-            "notes_down": notes_down, "purpose": purpose if reveal else "",
-            "purposes": PURPOSES, "escalated": _escalated, **LABELS}
-
-
-@router.get("/crm/customers/{customer_id}")
-async def customer_page(customer_id: str, page: Visit = Depends(visit), purpose: str = ""):
-    page.require_person()
-    return page.render("crm/customer.html",
-                       **await _customer_context(page, customer_id, purpose))
-
-
-@router.post("/crm/customers/{customer_id}/notes")
-async def write_note(customer_id: str, page: Visit = Depends(visit)):
-    form = await page.form()
-    values = _text(form, "text", "purpose")
-    back = f"/crm/customers/{customer_id}" + (
-        f"?purpose={values['purpose']}" if values["purpose"] in PURPOSE_CODES else "")
-    try:
-        await page.post("crm", f"/customers/{customer_id}/notes", {"text": values["text"]})
-    except Problem as e:
-        context = await _customer_context(page, customer_id, values["purpose"])
-        return page.render("crm/customer.html", status=e.status, **context,
-                           problem={"note": e.detail}, fields={"note": e.fields},
-                           values={"note": values})
-    page.flash(page._("Note written."))
-    return page.redirect(back)
 
 
 # ------------------------------------------------------------------ follow-up calls
@@ -372,14 +293,6 @@ async def followups(page: Visit = Depends(visit), staff_id: str = ""):
     return page.render("crm/followups.html", **await _followups_context(page, staff_id))
 
 
-async def _followups_again(page: Visit, problem: Problem, form_name: str,
-                           values: dict[str, Any], staff_id: str):
-    context = await _followups_context(page, staff_id)
-    return page.render("crm/followups.html", status=problem.status, **context,
-                       problem={form_name: problem.detail}, fields={form_name: problem.fields},
-                       values={form_name: values})
-
-
 def _followups_back(staff_id: str) -> str:
     return "/crm/followups" + (f"?staff_id={staff_id}" if staff_id else "")
 
@@ -387,13 +300,13 @@ def _followups_back(staff_id: str) -> str:
 @router.post("/crm/followups/{followup_id}/complete")
 async def complete_followup(followup_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = _text(form, "outcome", "note", "staff_filter")
+    values = text_values(form, "outcome", "note", "staff_filter")
     try:
         await page.post("crm", f"/followups/{followup_id}/complete", {
             "outcome": values["outcome"], "note": values["note"] or None})
     except Problem as e:
-        return await _followups_again(page, e, f"done-{followup_id}", values,
-                                      values["staff_filter"])
+        return again(page, "crm/followups.html", e, f"done-{followup_id}", values,
+                     await _followups_context(page, values["staff_filter"]))
     page.flash(page._("Call recorded."))
     return page.redirect(_followups_back(values["staff_filter"]))
 
@@ -401,13 +314,13 @@ async def complete_followup(followup_id: str, page: Visit = Depends(visit)):
 @router.post("/crm/followups/{followup_id}/assign")
 async def assign_followup(followup_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = _text(form, "staff_id", "staff_filter")
+    values = text_values(form, "staff_id", "staff_filter")
     try:
         await page.post("crm", f"/followups/{followup_id}/assign",
                         {"staff_id": values["staff_id"]}, idempotent=False)
     except Problem as e:
-        return await _followups_again(page, e, f"assign-{followup_id}", values,
-                                      values["staff_filter"])
+        return again(page, "crm/followups.html", e, f"assign-{followup_id}", values,
+                     await _followups_context(page, values["staff_filter"]))
     page.flash(page._("Call assigned."))
     return page.redirect(_followups_back(values["staff_filter"]))
 
@@ -421,16 +334,15 @@ async def surveys(page: Visit = Depends(visit), by: str = "all", since: str = ""
     page.require_person()
     if by not in {code for code, _ in REPORT_BY}:
         by = "all"
-    zone = _zone(page)
     query: dict[str, Any] = {"by": by}
     problem = None
     try:
         if since:
-            query["since"] = datetime.combine(date.fromisoformat(since), time(), zone).isoformat()
+            query["since"] = local_midnight(page, date.fromisoformat(since)).isoformat()
         if until:
             # The day given is included: the report runs to the next day's start.
-            query["until"] = datetime.combine(date.fromisoformat(until) + timedelta(days=1),
-                                              time(), zone).isoformat()
+            query["until"] = local_midnight(
+                page, date.fromisoformat(until) + timedelta(days=1)).isoformat()
     except ValueError:
         problem = page._("Give the dates as year, month and day.")
     report, down = (None, None)

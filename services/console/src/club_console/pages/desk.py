@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from club_console.i18n import N_
+from club_console.pages._common import again, club_today, text_values, zone
 from club_console.services import Problem
 from club_console.web import SignInNeeded, Visit, visit
 
@@ -26,15 +27,17 @@ CATEGORIES = (("safety", N_("safety")), ("facility", N_("facility")),
               ("security", N_("security")), ("other", N_("other")))
 
 
-def club_today(page: Visit) -> date:
-    return datetime.now(page.console.languages.zone).date()
-
-
 def at_today(page: Visit, clock: str) -> str:
     """`HH:MM` on the club's clock today, as the RFC 3339 instant the services take."""
-    zone = page.console.languages.zone
-    moment = datetime.combine(club_today(page), time.fromisoformat(clock), zone)
-    return moment.isoformat()
+    return datetime.combine(club_today(page), time.fromisoformat(clock), zone(page)).isoformat()
+
+
+def _choices(staff: list[dict] | None, locations: list[dict] | None) -> dict[str, Any]:
+    """Who may host a guest and the open places, as the forms' choices (reception's lists)."""
+    hosts = [(s["staff_id"], s["display_name"]) for s in staff or []]
+    return {"hosts": hosts, "host_names": dict(hosts),
+            "locations": [(loc["location_id"], loc["name"]) for loc in locations or []
+                          if loc["active"]]}
 
 
 async def _desk_context(page: Visit, day: date | None = None) -> dict[str, Any]:
@@ -45,14 +48,10 @@ async def _desk_context(page: Visit, day: date | None = None) -> dict[str, Any]:
             page.part(page.get("reception", "/floor")),
             page.part(page.get("reception", "/locations")),
             page.part(page.get("reception", "/staff", status="active")))
-    hosts = [(s["staff_id"], s["display_name"]) for s in staff or []]
     return {"arrivals": arrivals or [], "arrivals_down": arrivals_down, "floor": floor,
             "floor_down": floor_down, "today": today,
-            "is_today": today == club_today(page).isoformat(),
-            "locations": [(loc["location_id"], loc["name"]) for loc in locations or []
-                          if loc["active"]],
-            "hosts": hosts, "host_names": dict(hosts), "severities": SEVERITIES,
-            "categories": CATEGORIES}
+            "is_today": today == club_today(page).isoformat(), **_choices(staff, locations),
+            "severities": SEVERITIES, "categories": CATEGORIES}
 
 
 @router.get("/desk")
@@ -62,22 +61,15 @@ async def desk(day: date | None = None, page: Visit = Depends(visit)):
     return page.render("desk/desk.html", **await _desk_context(page, day))
 
 
-async def _again(page: Visit, problem: Problem, form_name: str, values: dict[str, Any]):
-    """The desk again with the service's complaint beside the form it concerns."""
-    context = await _desk_context(page)
-    return page.render("desk/desk.html", status=problem.status, **context,
-                       problem={form_name: problem.detail}, fields={form_name: problem.fields},
-                       values={form_name: values})
-
-
 @router.post("/desk/check-in")
 async def check_in(page: Visit = Depends(visit)):
     form = await page.form()
-    values = {k: str(form.get(k) or "") for k in ("booking_id", "location_id", "host_staff_id")}
+    values = text_values(form, "booking_id", "location_id", "host_staff_id")
     try:
         visit_ = await page.post("reception", "/visits/check-in", values)
     except Problem as e:
-        return await _again(page, e, f"check-in-{values['booking_id']}", values)
+        return again(page, "desk/desk.html", e, f"check-in-{values['booking_id']}", values,
+                     await _desk_context(page))
     page.flash(page._("Checked in."))
     return page.redirect(f"/desk/visits/{visit_['visit_id']}")
 
@@ -85,8 +77,8 @@ async def check_in(page: Visit = Depends(visit)):
 @router.post("/desk/walk-in")
 async def walk_in(page: Visit = Depends(visit)):
     form = await page.form()
-    values = {k: str(form.get(k) or "").strip() for k in
-              ("full_name", "phone", "party_size", "location_id", "host_staff_id")}
+    values = text_values(form, "full_name", "phone", "party_size", "location_id",
+                         "host_staff_id")
     try:
         customer = await page.post("crm", "/customers", {
             "full_name": values["full_name"], "phone": values["phone"] or None})
@@ -94,7 +86,7 @@ async def walk_in(page: Visit = Depends(visit)):
             "customer_id": customer["customer_id"], "party_size": values["party_size"] or 1,
             "location_id": values["location_id"], "host_staff_id": values["host_staff_id"]})
     except Problem as e:
-        return await _again(page, e, "walk-in", values)
+        return again(page, "desk/desk.html", e, "walk-in", values, await _desk_context(page))
     page.flash(page._("Walk-in checked in."))
     return page.redirect(f"/desk/visits/{visit_['visit_id']}")
 
@@ -102,13 +94,13 @@ async def walk_in(page: Visit = Depends(visit)):
 @router.post("/desk/incidents")
 async def report_incident(page: Visit = Depends(visit)):
     form = await page.form()
-    values = {k: str(form.get(k) or "").strip() for k in
-              ("category", "severity", "location_id", "visit_id", "description")}
+    values = text_values(form, "category", "severity", "location_id", "visit_id",
+                         "description")
     try:
         await page.post("reception", "/incidents", {**values,
                                                     "visit_id": values["visit_id"] or None})
     except Problem as e:
-        return await _again(page, e, "incident", values)
+        return again(page, "desk/desk.html", e, "incident", values, await _desk_context(page))
     page.flash(page._("Incident reported."))
     return page.redirect("/desk")
 
@@ -122,18 +114,15 @@ async def _visit_context(page: Visit, visit_id: str) -> dict[str, Any]:
         page.part(page.get("booking", "/services")),
         page.part(page.get("reception", "/staff", status="active")),
         page.part(page.get("reception", "/locations")))
-    hosts = [(s["staff_id"], s["display_name"]) for s in staff or []]
     services = [(s["code"], s["name"]) for s in catalogue or [] if s.get("active", True)]
-    zone = page.console.languages.zone
+    here = zone(page)
     records = the_visit.get("services") or []
     since = max([r["ended_at"] for r in records] or [the_visit["checked_in_at"]])
     return {"visit": the_visit, "services": services,
             # The form starts where the last service ended (or at the check-in) and now.
-            "default_from": datetime.fromisoformat(since).astimezone(zone).strftime("%H:%M"),
-            "default_to": datetime.now(zone).strftime("%H:%M"), "service_names": dict(services),
-            "catalogue_down": catalogue_down, "hosts": hosts, "host_names": dict(hosts),
-            "locations": [(loc["location_id"], loc["name"]) for loc in locations or []
-                          if loc["active"]]}
+            "default_from": datetime.fromisoformat(since).astimezone(here).strftime("%H:%M"),
+            "default_to": datetime.now(here).strftime("%H:%M"), "service_names": dict(services),
+            "catalogue_down": catalogue_down, **_choices(staff, locations)}
 
 
 @router.get("/desk/visits/{visit_id}")
@@ -145,8 +134,7 @@ async def visit_page(visit_id: str, page: Visit = Depends(visit)):
 @router.post("/desk/visits/{visit_id}/services")
 async def record_service(visit_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = {k: str(form.get(k) or "").strip() for k in
-              ("service_code", "staff_id", "started_at", "ended_at", "notes")}
+    values = text_values(form, "service_code", "staff_id", "started_at", "ended_at", "notes")
     try:
         await page.post("reception", f"/visits/{visit_id}/services", {
             "service_code": values["service_code"], "staff_id": values["staff_id"],
@@ -155,9 +143,11 @@ async def record_service(visit_id: str, page: Visit = Depends(visit)):
     except ValueError:
         problem = Problem("reception", 422, page._("Give the times as hours and minutes."),
                           fields={"started_at": page._("hours and minutes, e.g. 14:30")})
-        return await _visit_again(page, visit_id, problem, values)
+        return again(page, "desk/visit.html", problem, "service", values,
+                     await _visit_context(page, visit_id))
     except Problem as e:
-        return await _visit_again(page, visit_id, e, values)
+        return again(page, "desk/visit.html", e, "service", values,
+                     await _visit_context(page, visit_id))
     page.flash(page._("Service recorded."))
     return page.redirect(f"/desk/visits/{visit_id}")
 
@@ -165,12 +155,13 @@ async def record_service(visit_id: str, page: Visit = Depends(visit)):
 @router.post("/desk/visits/{visit_id}/guide")
 async def guide(visit_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("location_id", "host_staff_id")}
+    values = text_values(form, "location_id", "host_staff_id")
     try:
         await page.post("reception", f"/visits/{visit_id}/guide",
                         {k: v for k, v in values.items() if v}, idempotent=False)
     except Problem as e:
-        return await _visit_again(page, visit_id, e, values, form_name="guide")
+        return again(page, "desk/visit.html", e, "guide", values,
+                     await _visit_context(page, visit_id))
     page.flash(page._("Guest guided."))
     return page.redirect(f"/desk/visits/{visit_id}")
 
@@ -181,17 +172,10 @@ async def complete(visit_id: str, page: Visit = Depends(visit)):
     try:
         await page.post("reception", f"/visits/{visit_id}/complete", {}, idempotent=False)
     except Problem as e:
-        return await _visit_again(page, visit_id, e, {}, form_name="complete")
+        return again(page, "desk/visit.html", e, "complete", {},
+                     await _visit_context(page, visit_id))
     page.flash(page._("Visit completed."))
     return page.redirect(f"/desk/visits/{visit_id}")
-
-
-async def _visit_again(page: Visit, visit_id: str, problem: Problem, values: dict[str, Any],
-                       form_name: str = "service"):
-    context = await _visit_context(page, visit_id)
-    return page.render("desk/visit.html", status=problem.status, **context,
-                       problem={form_name: problem.detail},
-                       fields={form_name: problem.fields}, values={form_name: values})
 
 
 # --- the floor, live

@@ -6,13 +6,14 @@ waiting for my acknowledgement, and my training. Members have no such page."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from club_console.pages.desk import club_today
-from club_console.pages.people import again, labels, scorecard_context, text_values, zone
+from club_console.pages._common import again, club_today, local_midnight, text_values
+from club_console.pages.assessments import scorecard_context
+from club_console.pages.people import labels
 from club_console.services import Problem
 from club_console.web import Visit, visit
 
@@ -30,8 +31,7 @@ async def _me_context(page: Visit) -> dict[str, Any]:
     person = _staff_only(page)
     me = str(person.id)
     today = club_today(page)
-    since = datetime.combine(today, datetime.min.time(), zone(page))
-    until = datetime.combine(today + timedelta(days=15), datetime.min.time(), zone(page))
+    since, until = local_midnight(page, today), local_midnight(page, today + timedelta(days=15))
     (shifts, shifts_down), (assessments, assessments_down), (cases, cases_down), \
         (policies, policies_down), (training, training_down) = await asyncio.gather(
             page.part(page.get("hr", "/shifts", staff_id=me,

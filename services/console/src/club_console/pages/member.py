@@ -11,7 +11,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from club_console import web
 from club_console.i18n import N_
+from club_console.pages._common import again, chosen_day, club_today, instant, label, text_values
 from club_console.services import Problem
 from club_console.web import Visit, visit
 
@@ -35,47 +37,9 @@ COMPLAINT_CATEGORIES = (("service", N_("service")), ("staff_conduct", N_("staff 
                         ("safety", N_("safety")), ("other", N_("other")))
 COMPLAINT_SEVERITIES = (("low", N_("low")), ("medium", N_("medium")), ("high", N_("high")))
 NPS = tuple((str(n), str(n)) for n in range(11))
-COMPLAINT_STATES = {"open": N_("open"), "acknowledged": N_("acknowledged"),
-                    "in_progress": N_("in progress"), "resolved": N_("resolved"),
-                    "closed": N_("closed")}
 
 
-# --------------------------------------------------------------------------- shared helpers
-
-
-def club_today(page: Visit) -> date:
-    return datetime.now(page.console.languages.zone).date()
-
-
-def chosen_day(page: Visit, text: str | None) -> date:
-    """A `YYYY-MM-DD` from the query, else the club's today."""
-    try:
-        return date.fromisoformat(text) if text else club_today(page)
-    except ValueError:
-        return club_today(page)
-
-
-def local_midnight(page: Visit, day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), page.console.languages.zone)
-
-
-def local_instant(page: Visit, day_text: str, clock: str) -> str:
-    """A local date and `HH:MM` as the RFC 3339 instant the services take (ValueError if
-    either is not valid)."""
-    moment = datetime.combine(date.fromisoformat(day_text),
-                              datetime.strptime(clock, "%H:%M").time(),
-                              page.console.languages.zone)
-    return moment.isoformat()
-
-
-def state_name(page: Visit, states: dict[str, str], state: str | None) -> str:
-    if not state:
-        return ""
-    return page._(states[state]) if state in states else state.replace("_", " ")
-
-
-def instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+# --------------------------------------------------------------------------- free slots
 
 
 def split_slot(text: str) -> tuple[str, str]:
@@ -112,7 +76,7 @@ async def _home_context(page: Visit, visits_day: date) -> dict[str, Any]:
             page.part(page.get("reception", "/visits", date=visits_day.isoformat())))
     upcoming, past = [], []
     for b in bookings or []:
-        b["state_label"] = state_name(page, BOOKING_STATES, b["status"])
+        b["state_label"] = label(BOOKING_STATES, b["status"])
         b["future"] = instant(b["starts_at"]) > now
         (upcoming if b["status"] == "booked" and instant(b["ends_at"]) > now
          else past).append(b)
@@ -134,15 +98,12 @@ async def member_home(visits_date: str | None = None, page: Visit = Depends(visi
 @router.post("/member/bookings/{booking_id}/cancel")
 async def member_cancel(booking_id: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = {"reason": str(form.get("reason") or "")}
+    values = text_values(form, "reason")
     try:
         await page.post("booking", f"/bookings/{booking_id}/cancel", values)
     except Problem as e:
-        context = await _home_context(page, club_today(page))
-        key = f"cancel-{booking_id}"
-        return page.render("member/home.html", status=e.status, **context,
-                           problem={key: e.detail}, fields={key: e.fields},
-                           values={key: values})
+        return again(page, "member/home.html", e, f"cancel-{booking_id}", values,
+                     await _home_context(page, club_today(page)))
     page.flash(page._("Your booking is cancelled."))
     return page.redirect("/member")
 
@@ -178,9 +139,8 @@ async def member_move(booking_id: str, page: Visit = Depends(visit)):
         await page.post("booking", f"/bookings/{booking_id}/reschedule",
                         {"starts_at": starts_at, "resource_id": resource_id})
     except Problem as e:
-        context = await _move_context(page, booking_id, chosen_day(page, day))
-        return page.render("member/move.html", status=e.status, **context,
-                           problem={"move": e.detail}, fields={"move": e.fields})
+        return again(page, "member/move.html", e, "move", {},
+                     await _move_context(page, booking_id, chosen_day(page, day)))
     page.flash(page._("Your booking is moved."))
     return page.redirect("/member")
 
@@ -233,9 +193,8 @@ async def member_book(page: Visit = Depends(visit)):
             "resource_id": resource_id, "service_code": service, "starts_at": starts_at,
             "party_size": party})
     except Problem as e:
-        context = await _book_context(page, service, chosen_day(page, day), party)
-        return page.render("member/book.html", status=e.status, **context,
-                           problem={"book": e.detail}, fields={"book": e.fields})
+        return again(page, "member/book.html", e, "book", {},
+                     await _book_context(page, service, chosen_day(page, day), party))
     page.flash(page._("Booked. You will find it under My bookings."))
     return page.redirect("/member")
 
@@ -247,11 +206,9 @@ async def _complaints_context(page: Visit) -> dict[str, Any]:
     mine, down = await page.part(page.get("crm", "/complaints"))
     rows = sorted(mine or [], key=lambda c: c.get("opened_at") or "", reverse=True)
     for c in rows:
-        c["state_label"] = state_name(page, COMPLAINT_STATES, c.get("state"))
-        c["category_label"] = page._(dict(COMPLAINT_CATEGORIES).get(c["category"],
-                                                                   c["category"]))
-        c["severity_label"] = page._(dict(COMPLAINT_SEVERITIES).get(c["severity"],
-                                                                   c["severity"]))
+        c["state_label"] = web.status_name(c.get("state"))
+        c["category_label"] = label(dict(COMPLAINT_CATEGORIES), c["category"])
+        c["severity_label"] = label(dict(COMPLAINT_SEVERITIES), c["severity"])
     return {"complaints": rows, "complaints_down": down, "categories": COMPLAINT_CATEGORIES,
             "severities": COMPLAINT_SEVERITIES}
 
@@ -265,15 +222,12 @@ async def member_complaints(page: Visit = Depends(visit)):
 @router.post("/member/complaints")
 async def member_complain(page: Visit = Depends(visit)):
     form = await page.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("category", "severity",
-                                                           "description")}
+    values = text_values(form, "category", "severity", "description")
     try:
         await page.post("crm", "/complaints", {**values, "channel": "online"})
     except Problem as e:
-        context = await _complaints_context(page)
-        return page.render("member/complaints.html", status=e.status, **context,
-                           problem={"complaint": e.detail}, fields={"complaint": e.fields},
-                           values={"complaint": values})
+        return again(page, "member/complaints.html", e, "complaint", values,
+                     await _complaints_context(page))
     page.flash(page._("Your complaint is filed. We will answer within the time shown."))
     return page.redirect("/member/complaints")
 
@@ -320,7 +274,7 @@ async def survey_form(token: str, page: Visit = Depends(visit)):
 @router.post("/survey/{token}")
 async def survey_answer(token: str, page: Visit = Depends(visit)):
     form = await page.form()
-    values = {k: str(form.get(k) or "").strip() for k in ("csat", "nps", "comment")}
+    values = text_values(form, "csat", "nps", "comment")
     try:
         answer: dict[str, Any] = {"csat": int(values["csat"]) if values["csat"] else None,
                                   "nps": int(values["nps"]) if values["nps"] else None,
@@ -339,9 +293,8 @@ async def survey_answer(token: str, page: Visit = Depends(visit)):
             survey = await page.services.get("crm", _survey_path(token), None)
         except Problem as gone:
             return _survey_gone(page, gone)
-        return page.render("member/survey.html", status=e.status, survey=survey, token=token,
-                           nps_options=NPS, problem={"survey": e.detail},
-                           fields={"survey": e.fields}, values={"survey": values})
+        return again(page, "member/survey.html", e, "survey", values,
+                     {"survey": survey, "token": token, "nps_options": NPS})
     return page.redirect(f"/survey/{token}/thanks")
 
 
