@@ -1,6 +1,8 @@
-"""The console's screens, one module per area of the regulations, each with a `router`:
-desk (the front desk), bookings, crm (customer relations), people (HR and the head), me (every
-staff member's own page), member (the members' pages and the survey link)."""
+"""The console's screens, one module per area of the regulations, each with a `router`: desk
+(the front desk), bookings, crm and customers (customer relations), people, assessments, cases
+and records (HR and the head), me (every staff member's own page), member (the members' pages
+and the survey link), charts (the SVG charts those pages show). Modules whose name starts with
+`_` hold what several of them share."""
 
 from __future__ import annotations
 
