@@ -23,6 +23,7 @@ import httpx
 from club_platform.testing.infrastructure import read_env_file
 
 from tests.benchmarks.common import Figure, report
+from tests.identity.provider import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 # The demo users (deploy/local/keycloak.py) and the screens of their day.
@@ -35,15 +36,22 @@ PAGES = {
 }
 
 
-async def sign_in(console: str, username: str, password: str) -> httpx.AsyncClient:
-    http = httpx.AsyncClient(timeout=30, follow_redirects=True)
-    login = await http.get(f"{console}/sign-in?next=/")
+async def _follow(browser: Browser, response: httpx.Response) -> httpx.Response:
+    while response.is_redirect:
+        response = await browser.get(str(response.url.join(response.headers["location"])))
+    return response
+
+
+async def sign_in(console: str, username: str, password: str) -> Browser:
+    """The demo user through Keycloak's login form, redirects followed as a browser does."""
+    browser = Browser()
+    login = await _follow(browser, await browser.get(f"{console}/sign-in?next=/"))
     form = re.search(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"', login.text)
     assert form, f"no login form at {login.url}"
-    answer = await http.post(html.unescape(form.group(1)),
-                             data={"username": username, "password": password})
+    answer = await _follow(browser, await browser.post(
+        html.unescape(form.group(1)), data={"username": username, "password": password}))
     assert str(answer.url).startswith(console), f"sign-in of {username} ended at {answer.url}"
-    return http
+    return browser
 
 
 def _timing(header: str) -> dict[str, float]:
@@ -54,7 +62,7 @@ def _quantile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1]
 
 
-async def measure(console: str, http: httpx.AsyncClient, path: str, loads: int) -> dict:
+async def measure(console: str, http: Browser, path: str, loads: int) -> dict:
     client, page, api = [], [], []
     await http.get(f"{console}{path}")  # warm: the first load fills the console's caches
     for _ in range(loads):
