@@ -34,7 +34,7 @@ from club_platform.auth import Role, RouteAccess, issue_token
 from .support import ROOT, SERVICES, endpoints
 
 DOC_PAGES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"),
-             ("GET", "/redoc")}
+             ("GET", "/redoc"), ("GET", "/docs/assets/redoc.offline.js")}
 PROBES = {("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics")}
 # Public on purpose, and nothing else: the survey link is the credential of its form
 # (services/crm/README.md), so a customer answers without an account; the unsubscribe link
