@@ -152,8 +152,16 @@ class Visit:
 
     async def post(self, service: str, path: str, json: Any = None, *,
                    idempotent: bool = True) -> Any:
-        return await self.services.post(service, path, await self.token(), json,
-                                        idempotent=idempotent)
+        """A form's call: a service that does not answer is told beside the form, like a
+        refusal, with what the person typed kept (nothing was done; they may send it again)."""
+        try:
+            return await self.services.post(service, path, await self.token(), json,
+                                            idempotent=idempotent)
+        except ServiceDown as e:
+            raise Problem(service, 503, self._(
+                "The {service} service is not answering right now; nothing was done. Send "
+                "the form again in a minute.").format(
+                    service=self._(SERVICE_NAMES[e.service]))) from e
 
     async def call(self, service: str, method: str, path: str, **kw: Any) -> Any:
         return await self.services.call(service, method, path, await self.token(), **kw)
