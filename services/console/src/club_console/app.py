@@ -19,6 +19,7 @@ from club_console.services import Problem, ServiceDown, Services
 from club_console.sessions import SessionStore
 from club_console.settings import ConsoleSettings
 from club_console.web import (
+    MENUS,
     SERVICE_NAMES,
     BadForm,
     Console,
@@ -105,7 +106,6 @@ def build_app(settings: ConsoleSettings) -> FastAPI:
         person = visit.person
         if person is None:
             return visit.render("welcome.html")
-        from club_console.web import MENUS
         return visit.redirect(MENUS[person.role][0][0])
 
     @app.get("/language")

@@ -87,11 +87,6 @@ class SessionStore:
     def end(self, session: Session) -> None:
         self._sessions.pop(session.id, None)
 
-    def expire_all(self) -> None:
-        """Tests: every session idle for longer than allowed."""
-        for session in self._sessions.values():
-            session.seen -= self._idle + 1
-
     def _sweep(self) -> None:
         if len(self._sessions) < MAX_SESSIONS:
             return
